@@ -1,0 +1,942 @@
+#pragma once
+// The built-in JSON codec: a writer that appends to a caller's string, and a strict pull reader
+// that decodes straight into typed structs without building a DOM. Strict means RFC 8259: no
+// trailing commas, no leading zeros, no invalid escapes or lone surrogates, valid UTF-8 only,
+// nothing after the value, and a nesting limit. Integers are parsed as integers (run timestamps are
+// nanoseconds above 2^53, which a double cannot hold), and an integer that does not fit is an
+// error, never a silent wrap.
+//
+// Structs describe their JSON shape once, with json_fields(); both this codec and the nlohmann/json
+// adapter read that description, so a model type is written in one place.
+
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "aihub/result.hpp"
+
+AIHUB_NAMESPACE_BEGIN
+namespace json {
+
+// ---------------------------------------------------------------------------------------------------
+// Field descriptions
+
+enum class presence : std::uint8_t { optional, required };
+
+template <class Class, class Member>
+struct field_t {
+  std::string_view name;
+  Member Class::*member;
+  presence need;
+};
+
+/// A member that may be absent from the JSON object.
+template <class Class, class Member>
+constexpr field_t<Class, Member> field(std::string_view name, Member Class::*member) noexcept {
+  return {name, member, presence::optional};
+}
+/// A member the JSON object must contain; its absence is a decode error naming it.
+template <class Class, class Member>
+constexpr field_t<Class, Member> required(std::string_view name, Member Class::*member) noexcept {
+  return {name, member, presence::required};
+}
+
+/// A type whose JSON shape is described by `static constexpr auto json_fields()`.
+template <class T>
+concept described = requires {
+  T::json_fields();
+};
+
+/// An enum that maps to JSON strings through ADL functions `from_string(std::string_view, E&) ->
+/// bool` and `to_string(E) -> std::string_view`.
+template <class T>
+concept string_enum = std::is_enum_v<T> && requires(std::string_view s, T& v) {
+  { from_string(s, v) } -> std::same_as<bool>;
+  { to_string(v) } -> std::convertible_to<std::string_view>;
+};
+
+/// An integer the API sends either as a number or as a numeric string (file_size, some ids).
+struct flex_int {
+  std::int64_t value = 0;
+  friend bool operator==(const flex_int&, const flex_int&) = default;
+};
+
+/// A string the API sends either as a string or as a number (batch_id in run results). Kept as
+/// text.
+struct flex_string {
+  std::string value;
+  friend bool operator==(const flex_string&, const flex_string&) = default;
+};
+
+/// Any JSON value kept verbatim (validated), for free-form parts of the API such as field values.
+struct raw {
+  std::string text;
+  friend bool operator==(const raw&, const raw&) = default;
+};
+
+struct limits {
+  std::uint32_t max_depth = 64;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Writer
+
+class writer {
+ public:
+  explicit writer(std::string& out) noexcept : out_(out) {}
+
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
+
+  void key(std::string_view name) {
+    separate();
+    quoted(name);
+    out_.push_back(':');
+    after_key_ = true;
+  }
+  void string(std::string_view s) {
+    separate();
+    quoted(s);
+  }
+  void integer(std::int64_t v) {
+    separate();
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
+  }
+  void uinteger(std::uint64_t v) {
+    separate();
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
+  }
+  /// Non-finite numbers have no JSON form and are written as null.
+  void number(double v) {
+    separate();
+    if (v != v || v == std::numeric_limits<double>::infinity() ||
+        v == -std::numeric_limits<double>::infinity()) {
+      out_.append("null");
+      return;
+    }
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
+  }
+  void boolean(bool v) {
+    separate();
+    out_.append(v ? "true" : "false");
+  }
+  void null() {
+    separate();
+    out_.append("null");
+  }
+  /// Inserts already-serialised JSON (trusted: from json::raw, which the reader validated).
+  void raw_json(std::string_view text) {
+    separate();
+    out_.append(text);
+  }
+
+  /// Appends `s` as a JSON string: quotes, backslash and control characters escaped; other bytes
+  /// (UTF-8 included) copied as they are.
+  static void append_quoted(std::string& out, std::string_view s) {
+    out.push_back('"');
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out.append(s.data() + run, i - run);
+      run = i + 1;
+      switch (c) {
+        case '"':
+          out.append("\\\"");
+          break;
+        case '\\':
+          out.append("\\\\");
+          break;
+        case '\n':
+          out.append("\\n");
+          break;
+        case '\r':
+          out.append("\\r");
+          break;
+        case '\t':
+          out.append("\\t");
+          break;
+        case '\b':
+          out.append("\\b");
+          break;
+        case '\f':
+          out.append("\\f");
+          break;
+        default: {
+          constexpr char hex[] = "0123456789abcdef";
+          char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+          out.append(esc, 6);
+        }
+      }
+    }
+    out.append(s.data() + run, s.size() - run);
+    out.push_back('"');
+  }
+
+ private:
+  void open(char c) {
+    separate();
+    out_.push_back(c);
+    ++depth_;
+    first_ = true;
+  }
+  void close(char c) {
+    out_.push_back(c);
+    --depth_;
+    first_ = false;
+  }
+  void separate() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (depth_ > 0 && !first_) out_.push_back(',');
+    first_ = false;
+  }
+  void quoted(std::string_view s) { append_quoted(out_, s); }
+
+  std::string& out_;
+  std::uint32_t depth_ = 0;
+  bool first_ = true;
+  bool after_key_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Reader
+
+enum class value_kind : std::uint8_t { object, array, string, number, boolean, null, none };
+
+/// A strict pull parser. Every read returns false on failure and records the first error (message
+/// and byte offset); callers stop at the first false.
+class reader {
+ public:
+  explicit reader(std::string_view text, limits lim = {}) noexcept
+      : p_(text.data()), begin_(text.data()), end_(text.data() + text.size()), limits_(lim) {}
+
+  bool ok() const noexcept { return message_ == nullptr; }
+  const char* message() const noexcept { return message_ ? message_ : ""; }
+  std::size_t offset() const noexcept { return static_cast<std::size_t>(error_at_ - begin_); }
+
+  /// Records a failure at the current position (the first one wins). Always returns false.
+  bool fail(const char* message) noexcept {
+    if (!message_) {
+      message_ = message;
+      error_at_ = p_;
+    }
+    return false;
+  }
+
+  value_kind peek() noexcept {
+    skip_ws();
+    if (p_ == end_) return value_kind::none;
+    switch (*p_) {
+      case '{':
+        return value_kind::object;
+      case '[':
+        return value_kind::array;
+      case '"':
+        return value_kind::string;
+      case 't':
+      case 'f':
+        return value_kind::boolean;
+      case 'n':
+        return value_kind::null;
+      default:
+        return (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) ? value_kind::number : value_kind::none;
+    }
+  }
+
+  /// Reads an object, calling on_member(key) for each member; on_member must consume the value
+  /// (read it or skip_value()) and return false to stop on failure.
+  template <class F>
+  bool read_object(F&& on_member) {
+    skip_ws();
+    if (p_ == end_ || *p_ != '{') return fail("expected an object");
+    if (++depth_ > limits_.max_depth) return fail("nesting deeper than the limit");
+    ++p_;
+    skip_ws();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      --depth_;
+      return true;
+    }
+    for (;;) {
+      skip_ws();
+      if (p_ == end_ || *p_ != '"') return fail("expected a member name");
+      std::string_view key;
+      if (!parse_string_view(key, key_scratch_)) return false;
+      skip_ws();
+      if (p_ == end_ || *p_ != ':') return fail("expected ':' after a member name");
+      ++p_;
+      if (!on_member(key)) return fail("invalid member value");
+      skip_ws();
+      if (p_ == end_) return fail("unterminated object");
+      if (*p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (*p_ == '}') {
+        ++p_;
+        --depth_;
+        return true;
+      }
+      return fail("expected ',' or '}' in an object");
+    }
+  }
+
+  /// Reads an array, calling on_element() for each element, which must consume it.
+  template <class F>
+  bool read_array(F&& on_element) {
+    skip_ws();
+    if (p_ == end_ || *p_ != '[') return fail("expected an array");
+    if (++depth_ > limits_.max_depth) return fail("nesting deeper than the limit");
+    ++p_;
+    skip_ws();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      --depth_;
+      return true;
+    }
+    for (;;) {
+      if (!on_element()) return fail("invalid array element");
+      skip_ws();
+      if (p_ == end_) return fail("unterminated array");
+      if (*p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (*p_ == ']') {
+        ++p_;
+        --depth_;
+        return true;
+      }
+      return fail("expected ',' or ']' in an array");
+    }
+  }
+
+  bool read_string(std::string& out) {
+    skip_ws();
+    if (p_ == end_ || *p_ != '"') return fail("expected a string");
+    std::string_view view;
+    out.clear();
+    if (!parse_string_view(view, out)) return false;
+    if (view.data() != out.data()) out.assign(view);
+    return true;
+  }
+
+  bool read_int64(std::int64_t& out) {
+    if (peek() != value_kind::number) return fail("expected an integer");
+    std::string_view text;
+    bool integral = false;
+    if (!scan_number(text, integral)) return false;
+    if (!integral) return fail("expected an integer, found a fraction or exponent");
+    auto r = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (r.ec == std::errc::result_out_of_range) return fail("integer does not fit in 64 bits");
+    return r.ec == std::errc() ? true : fail("invalid integer");
+  }
+
+  bool read_uint64(std::uint64_t& out) {
+    if (peek() != value_kind::number) return fail("expected an integer");
+    std::string_view text;
+    bool integral = false;
+    if (!scan_number(text, integral)) return false;
+    if (!integral) return fail("expected an integer, found a fraction or exponent");
+    if (text[0] == '-') return fail("expected a non-negative integer");
+    auto r = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (r.ec == std::errc::result_out_of_range) return fail("integer does not fit in 64 bits");
+    return r.ec == std::errc() ? true : fail("invalid integer");
+  }
+
+  bool read_double(double& out) {
+    std::string_view text;
+    bool integral = false;
+    if (!scan_number(text, integral)) return false;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (r.ec == std::errc::result_out_of_range) return fail("number out of range");
+    return r.ec == std::errc() ? true : fail("invalid number");
+  }
+
+  bool read_bool(bool& out) {
+    skip_ws();
+    if (literal("true")) {
+      out = true;
+      return true;
+    }
+    if (literal("false")) {
+      out = false;
+      return true;
+    }
+    return fail("expected true or false");
+  }
+
+  /// Consumes a null if one is next; leaves the input alone otherwise.
+  bool try_null() noexcept {
+    skip_ws();
+    return literal("null");
+  }
+
+  /// Skips one value of any kind, validating it as strictly as a typed read would.
+  bool skip_value() {
+    switch (peek()) {
+      case value_kind::object:
+        return read_object([this](std::string_view) { return skip_value(); });
+      case value_kind::array:
+        return read_array([this] { return skip_value(); });
+      case value_kind::string: {
+        std::string_view ignored;
+        return parse_string_view(ignored, skip_scratch_);
+      }
+      case value_kind::number: {
+        std::string_view ignored;
+        bool integral = false;
+        return scan_number(ignored, integral);
+      }
+      case value_kind::boolean: {
+        bool ignored = false;
+        return read_bool(ignored);
+      }
+      case value_kind::null:
+        if (literal("null")) return true;
+        return fail("invalid literal");
+      case value_kind::none:
+        break;
+    }
+    return fail(p_ == end_ ? "unexpected end of input" : "expected a JSON value");
+  }
+
+  /// Skips one value and returns its exact text.
+  bool capture_value(std::string_view& out) {
+    skip_ws();
+    const char* start = p_;
+    if (!skip_value()) return false;
+    out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+    return true;
+  }
+
+  /// Succeeds when only whitespace is left.
+  bool finish() noexcept {
+    skip_ws();
+    return p_ == end_ ? true : fail("unexpected data after the JSON value");
+  }
+
+ private:
+  void skip_ws() noexcept {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  bool literal(std::string_view word) noexcept {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+        std::memcmp(p_, word.data(), word.size()) != 0)
+      return false;
+    p_ += word.size();
+    return true;
+  }
+
+  bool scan_number(std::string_view& out, bool& integral) {
+    skip_ws();
+    const char* start = p_;
+    integral = true;
+    if (p_ != end_ && *p_ == '-') ++p_;
+    if (p_ == end_) return fail("expected a number");
+    if (*p_ == '0') {
+      ++p_;
+      if (p_ != end_ && *p_ >= '0' && *p_ <= '9') return fail("leading zeros are not allowed");
+    } else if (*p_ >= '1' && *p_ <= '9') {
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    } else {
+      return fail("expected a number");
+    }
+    if (p_ != end_ && *p_ == '.') {
+      integral = false;
+      ++p_;
+      if (p_ == end_ || !(*p_ >= '0' && *p_ <= '9')) return fail("expected a digit after '.'");
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      integral = false;
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !(*p_ >= '0' && *p_ <= '9'))
+        return fail("expected a digit in the exponent");
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+    return true;
+  }
+
+  static int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  bool read_hex4(std::uint32_t& out) noexcept {
+    if (end_ - p_ < 4) return fail("truncated \\u escape");
+    out = 0;
+    for (int i = 0; i < 4; ++i) {
+      int v = hex_value(p_[i]);
+      if (v < 0) return fail("invalid \\u escape");
+      out = (out << 4) | static_cast<std::uint32_t>(v);
+    }
+    p_ += 4;
+    return true;
+  }
+
+  static void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  /// Validates one UTF-8 sequence starting at p_ (a byte >= 0x80) and advances past it.
+  bool skip_utf8_sequence() noexcept {
+    auto byte = [this](std::ptrdiff_t i) { return static_cast<unsigned char>(p_[i]); };
+    unsigned char lead = byte(0);
+    std::ptrdiff_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      len = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      len = 3;
+      if (lead == 0xE0) lo = 0xA0;
+      if (lead == 0xED) hi = 0x9F;  // no UTF-16 surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      len = 4;
+      if (lead == 0xF0) lo = 0x90;
+      if (lead == 0xF4) hi = 0x8F;
+    } else {
+      return fail("invalid UTF-8 in a string");
+    }
+    if (end_ - p_ < len) return fail("truncated UTF-8 sequence");
+    if (byte(1) < lo || byte(1) > hi) return fail("invalid UTF-8 in a string");
+    for (std::ptrdiff_t i = 2; i < len; ++i)
+      if (byte(i) < 0x80 || byte(i) > 0xBF) return fail("invalid UTF-8 in a string");
+    p_ += len;
+    return true;
+  }
+
+  /// Parses the string at p_ (which is '"'). Without escapes, `out` views the input; with escapes
+  /// the unescaped text is built in `scratch` and `out` views that.
+  bool parse_string_view(std::string_view& out, std::string& scratch) {
+    ++p_;
+    const char* start = p_;
+    // Fast path: plain ASCII up to the closing quote.
+    for (;;) {
+      if (p_ == end_) return fail("unterminated string");
+      unsigned char c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        ++p_;
+        return true;
+      }
+      if (c == '\\') break;
+      if (c < 0x20) return fail("control character in a string");
+      if (c >= 0x80) {
+        if (!skip_utf8_sequence()) return false;
+        continue;
+      }
+      ++p_;
+    }
+    scratch.assign(start, static_cast<std::size_t>(p_ - start));
+    for (;;) {
+      if (p_ == end_) return fail("unterminated string");
+      unsigned char c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        ++p_;
+        out = scratch;
+        return true;
+      }
+      if (c < 0x20) return fail("control character in a string");
+      if (c >= 0x80) {
+        const char* seq = p_;
+        if (!skip_utf8_sequence()) return false;
+        scratch.append(seq, static_cast<std::size_t>(p_ - seq));
+        continue;
+      }
+      if (c != '\\') {
+        const char* run = p_;
+        while (p_ != end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20 &&
+               static_cast<unsigned char>(*p_) < 0x80)
+          ++p_;
+        scratch.append(run, static_cast<std::size_t>(p_ - run));
+        continue;
+      }
+      ++p_;
+      if (p_ == end_) return fail("unterminated escape");
+      char e = *p_++;
+      switch (e) {
+        case '"':
+          scratch.push_back('"');
+          break;
+        case '\\':
+          scratch.push_back('\\');
+          break;
+        case '/':
+          scratch.push_back('/');
+          break;
+        case 'b':
+          scratch.push_back('\b');
+          break;
+        case 'f':
+          scratch.push_back('\f');
+          break;
+        case 'n':
+          scratch.push_back('\n');
+          break;
+        case 'r':
+          scratch.push_back('\r');
+          break;
+        case 't':
+          scratch.push_back('\t');
+          break;
+        case 'u': {
+          std::uint32_t cp = 0;
+          if (!read_hex4(cp)) return false;
+          if (cp >= 0xDC00 && cp <= 0xDFFF) return fail("lone low surrogate in \\u escape");
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u')
+              return fail("lone high surrogate in \\u escape");
+            p_ += 2;
+            std::uint32_t low = 0;
+            if (!read_hex4(low)) return false;
+            if (low < 0xDC00 || low > 0xDFFF) return fail("invalid surrogate pair in \\u escape");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          append_utf8(scratch, cp);
+          break;
+        }
+        default:
+          --p_;
+          return fail("invalid escape in a string");
+      }
+    }
+  }
+
+  const char* p_;
+  const char* begin_;
+  const char* end_;
+  const char* error_at_ = nullptr;
+  const char* message_ = nullptr;
+  limits limits_;
+  std::uint32_t depth_ = 0;
+  std::string key_scratch_;
+  std::string skip_scratch_;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Typed reading and writing
+
+/// Where a decode failed: "nodes[3].metadata.size". Built while unwinding, so success costs
+/// nothing.
+class decode_context {
+ public:
+  void push_member(std::string_view name) {
+    std::string part(name);
+    if (!path_.empty() && path_.front() != '[') part.push_back('.');
+    path_.insert(0, part);
+  }
+  void push_index(std::size_t index) {
+    std::string part = "[" + std::to_string(index) + "]";
+    if (!path_.empty() && path_.front() != '[') part.push_back('.');
+    path_.insert(0, part);
+  }
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Declared up front so that the templates below find each other whatever the nesting order.
+template <class E>
+requires string_enum<E>
+bool read_value(reader& r, E& out, decode_context& ctx);
+template <class T>
+bool read_value(reader& r, std::optional<T>& out, decode_context& ctx);
+template <class T>
+bool read_value(reader& r, std::vector<T>& out, decode_context& ctx);
+template <described T>
+bool read_value(reader& r, T& out, decode_context& ctx);
+
+template <class E>
+requires string_enum<E>
+void write_value(writer& w, E v);
+template <class T>
+void write_value(writer& w, const std::optional<T>& v);
+template <class T>
+void write_value(writer& w, const std::vector<T>& v);
+template <described T>
+void write_value(writer& w, const T& value);
+
+inline bool read_value(reader& r, bool& out, decode_context&) {
+  return r.read_bool(out);
+}
+inline bool read_value(reader& r, std::int64_t& out, decode_context&) {
+  return r.read_int64(out);
+}
+inline bool read_value(reader& r, std::uint64_t& out, decode_context&) {
+  return r.read_uint64(out);
+}
+inline bool read_value(reader& r, int& out, decode_context&) {
+  std::int64_t v = 0;
+  if (!r.read_int64(v)) return false;
+  if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
+    return r.fail("integer does not fit in 32 bits");
+  out = static_cast<int>(v);
+  return true;
+}
+inline bool read_value(reader& r, double& out, decode_context&) {
+  return r.read_double(out);
+}
+inline bool read_value(reader& r, std::string& out, decode_context&) {
+  return r.read_string(out);
+}
+inline bool read_value(reader& r, raw& out, decode_context&) {
+  std::string_view text;
+  if (!r.capture_value(text)) return false;
+  out.text.assign(text);
+  return true;
+}
+inline bool read_value(reader& r, flex_int& out, decode_context&) {
+  if (r.peek() != value_kind::string) return r.read_int64(out.value);
+  std::string text;
+  if (!r.read_string(text)) return false;
+  auto res = std::from_chars(text.data(), text.data() + text.size(), out.value);
+  if (res.ec != std::errc() || res.ptr != text.data() + text.size() || text.empty())
+    return r.fail("expected an integer or a string holding one");
+  return true;
+}
+inline bool read_value(reader& r, flex_string& out, decode_context&) {
+  switch (r.peek()) {
+    case value_kind::string:
+      return r.read_string(out.value);
+    case value_kind::number: {
+      std::string_view text;
+      if (!r.capture_value(text)) return false;
+      out.value.assign(text);
+      return true;
+    }
+    default:
+      return r.fail("expected a string or a number");
+  }
+}
+
+template <class E>
+requires string_enum<E>
+bool read_value(reader& r, E& out, decode_context&) {
+  std::string text;
+  if (!r.read_string(text)) return false;
+  if (!from_string(text, out)) return r.fail("unknown enumeration value");
+  return true;
+}
+
+template <class T>
+bool read_value(reader& r, std::optional<T>& out, decode_context& ctx) {
+  if (r.try_null()) {
+    out.reset();
+    return true;
+  }
+  if (!out) out.emplace();
+  return read_value(r, *out, ctx);
+}
+
+template <class T>
+bool read_value(reader& r, std::vector<T>& out, decode_context& ctx) {
+  out.clear();
+  return r.read_array([&] {
+    out.emplace_back();
+    if (read_value(r, out.back(), ctx)) return true;
+    ctx.push_index(out.size() - 1);
+    return false;
+  });
+}
+
+template <described T>
+bool read_value(reader& r, T& out, decode_context& ctx) {
+  constexpr auto fields = T::json_fields();
+  constexpr std::size_t count = std::tuple_size_v<decltype(fields)>;
+  static_assert(count <= 64, "at most 64 described fields per type");
+  // An object replaces the whole value, like every other kind: no stale members survive from a
+  // reused struct, and of duplicate keys the last one wins entirely instead of two objects being
+  // merged.
+  out = T{};
+  std::uint64_t seen = 0;
+  bool ok = r.read_object([&](std::string_view key) {
+    bool matched = false;
+    bool good = true;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((!matched && std::get<I>(fields).name == key
+            ? (matched = true, seen |= (std::uint64_t{1} << I),
+               good = read_value(r, out.*(std::get<I>(fields).member), ctx),
+               good ? void() : ctx.push_member(std::get<I>(fields).name))
+            : void()),
+       ...);
+    }
+    (std::make_index_sequence<count>{});
+    return matched ? good : r.skip_value();
+  });
+  if (!ok) return false;
+  bool complete = true;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    ((complete && std::get<I>(fields).need == presence::required &&
+              !(seen & (std::uint64_t{1} << I))
+          ? (complete = false, ctx.push_member(std::get<I>(fields).name))
+          : void()),
+     ...);
+  }
+  (std::make_index_sequence<count>{});
+  return complete ? true : r.fail("required member is missing");
+}
+
+inline void write_value(writer& w, bool v) {
+  w.boolean(v);
+}
+inline void write_value(writer& w, std::int64_t v) {
+  w.integer(v);
+}
+inline void write_value(writer& w, int v) {
+  w.integer(v);
+}
+inline void write_value(writer& w, std::uint64_t v) {
+  w.uinteger(v);
+}
+inline void write_value(writer& w, double v) {
+  w.number(v);
+}
+inline void write_value(writer& w, std::string_view v) {
+  w.string(v);
+}
+inline void write_value(writer& w, const std::string& v) {
+  w.string(v);
+}
+inline void write_value(writer& w, const raw& v) {
+  w.raw_json(v.text.empty() ? "null" : v.text);
+}
+inline void write_value(writer& w, const flex_int& v) {
+  w.integer(v.value);
+}
+inline void write_value(writer& w, const flex_string& v) {
+  w.string(v.value);
+}
+
+template <class E>
+requires string_enum<E>
+void write_value(writer& w, E v) {
+  w.string(to_string(v));
+}
+template <class T>
+void write_value(writer& w, const std::optional<T>& v) {
+  if (v)
+    write_value(w, *v);
+  else
+    w.null();
+}
+template <class T>
+void write_value(writer& w, const std::vector<T>& v) {
+  w.begin_array();
+  for (const auto& item : v) write_value(w, item);
+  w.end_array();
+}
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+/// Writes every described member; an empty optional member is left out rather than written as null.
+template <described T>
+void write_value(writer& w, const T& value) {
+  w.begin_object();
+  std::apply(
+      [&](const auto&... f) {
+        auto one = [&](const auto& fd) {
+          const auto& member = value.*(fd.member);
+          if constexpr (is_optional<std::remove_cvref_t<decltype(member)>>::value) {
+            if (!member) return;
+          }
+          w.key(fd.name);
+          write_value(w, member);
+        };
+        (one(f), ...);
+      },
+      T::json_fields());
+  w.end_object();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Codecs
+
+/// Builds the decode error for a failed read.
+inline error decode_failure(const reader& r, const decode_context& ctx) {
+  std::string message = "invalid JSON";
+  if (!ctx.path().empty()) message.append(" at ").append(ctx.path());
+  message.append(": ").append(r.message()).append(" (byte ").append(std::to_string(r.offset()));
+  message.push_back(')');
+  return make_error(error_kind::decode, std::move(message), ctx.path());
+}
+
+/// The default codec. A codec turns model types into JSON text and back; a user who prefers another
+/// JSON library supplies a type with the same two members (see adapters/nlohmann).
+struct builtin_codec {
+  limits limit{};
+
+  template <class T>
+  result<void> decode(std::string_view text, T& out) const {
+    reader r(text, limit);
+    decode_context ctx;
+    if (!read_value(r, out, ctx) || !r.finish()) return decode_failure(r, ctx);
+    return {};
+  }
+
+  template <class T>
+  void encode(const T& value, std::string& out) const {
+    writer w(out);
+    write_value(w, value);
+  }
+};
+
+/// A type used to check the codec concept.
+struct codec_probe {
+  std::int64_t id = 0;
+  static constexpr auto json_fields() { return std::tuple{required("id", &codec_probe::id)}; }
+};
+
+template <class C>
+concept codec = requires(const C& c, std::string_view text, codec_probe& probe, std::string& out) {
+  { c.decode(text, probe) } -> std::same_as<result<void>>;
+  c.encode(std::as_const(probe), out);
+};
+
+static_assert(codec<builtin_codec>);
+
+}  // namespace json
+AIHUB_NAMESPACE_END

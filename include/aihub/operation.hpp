@@ -1,0 +1,206 @@
+#pragma once
+// What every operation shares: endpoint traits, the pure build step (validate, then describe the
+// HTTP request) and the pure decode step (map the status, then decode the body). An operation type
+// supplies its endpoint, validate(), target() and, when it has one, body(); everything else lives
+// here once.
+
+#include <concepts>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "aihub/http.hpp"
+#include "aihub/json.hpp"
+#include "aihub/result.hpp"
+#include "aihub/settings.hpp"
+#include "aihub/transport.hpp"
+
+AIHUB_NAMESPACE_BEGIN
+
+/// Static facts about one OpenAPI operation.
+struct endpoint {
+  std::string_view operation_id;  ///< as in the spec: "createBatch"
+  http::method verb;
+  std::string_view path_template;  ///< "/v2/batches/{batch_id}", for logs and docs
+  int success_status;              ///< the one status the spec defines as success
+  bool idempotent;                 ///< safe to resend when the outcome of an attempt is unknown
+};
+
+/// The decoded result of an operation whose success carries no body (204, and 201/202 without
+/// JSON).
+struct accepted {
+  friend bool operator==(const accepted&, const accepted&) = default;
+};
+
+template <class Op>
+concept operation = requires(const Op& op, const settings& s) {
+  { Op::endpoint_info } -> std::convertible_to<endpoint>;
+  typename Op::response_type;
+  { op.validate(s) } -> std::same_as<result<void>>;
+  { op.target() } -> std::same_as<std::string>;
+};
+
+template <class Op>
+concept operation_with_body = operation<Op> && requires(const Op& op) {
+  { op.body() } -> std::convertible_to<http::body>;
+};
+
+/// Content-Type sent with a body: JSON text is JSON, everything else is a file's raw bytes.
+inline std::string_view content_type_of(const http::body& b) noexcept {
+  return std::holds_alternative<http::json_body>(b) ? "application/json"
+                                                    : "application/octet-stream";
+}
+
+/// Validates the operation against the settings and describes its HTTP request. Pure: no I/O, no
+/// clock. Headers, in order: Authorization, IB-Context (when set, the per-call value winning),
+/// User-Agent, Accept, and Content-Type for requests with a body.
+template <operation Op>
+result<http::request> build_request(const Op& op, const settings& s,
+                                    const call_options& options = {}) {
+  AIHUB_TRY(validate(s));
+  if (options.ib_context)
+    AIHUB_TRY(check("ib_context", rules::header_value_problem(*options.ib_context)));
+  AIHUB_TRY(op.validate(s));
+
+  http::request request;
+  request.verb = Op::endpoint_info.verb;
+  request.target = op.target();
+  request.headers.reserve(5);
+  std::string authorization{};
+  authorization.reserve(7 + s.token.size());
+  authorization.append("Bearer ").append(s.token);
+  request.headers.add("Authorization", authorization);
+  const std::optional<std::string>& context =
+      options.ib_context ? options.ib_context : s.ib_context;
+  if (context) request.headers.add("IB-Context", *context);
+  if (!s.user_agent.empty()) request.headers.add("User-Agent", s.user_agent);
+  request.headers.add("Accept", "application/json");
+  if constexpr (operation_with_body<Op>) {
+    request.body = op.body();
+    request.headers.add("Content-Type", content_type_of(request.body));
+  }
+  return request;
+}
+
+/// The meaning of an error status in this API, in words a user can act on.
+constexpr std::string_view describe_status(int status) noexcept {
+  switch (status) {
+    case 400:
+      return "the request was rejected as invalid";
+    case 401:
+      return "unauthorized: bad token, bad IB-Context or missing permission";
+    case 403:
+      return "consumption units exhausted";
+    case 404:
+      return "not found, or not visible to this account";
+    case 408:
+      return "the server timed out waiting for the request";
+    case 409:
+      return "conflict with the current state of the resource";
+    case 413:
+      return "request body too large";
+    case 422:
+      return "the request was not understood";
+    case 429:
+      return "rate limited: too many requests";
+    case 500:
+      return "internal server error";
+    case 502:
+      return "bad gateway";
+    case 503:
+      return "service unavailable";
+    case 504:
+      return "gateway timeout";
+    default:
+      break;
+  }
+  if (status >= 500) return "server error";
+  if (status >= 400) return "request failed";
+  if (status >= 300) return "unexpected redirect or status";
+  return "unexpected status";
+}
+
+/// Whether trying again later may succeed (the retry policy still weighs idempotency).
+constexpr bool is_retryable_status(int status) noexcept {
+  return status == 408 || status == 429 || status == 502 || status == 503 || status == 504 ||
+         status == 500;
+}
+
+namespace detail {
+struct error_body {
+  std::optional<std::string> message{};
+  static constexpr auto json_fields() {
+    return std::tuple{json::field("message", &error_body::message)};
+  }
+};
+}  // namespace detail
+
+/// Builds the error for a status the operation does not define as success, keeping the server's
+/// `message` when the body has one (a body that is not the error schema is ignored, not fatal).
+inline error status_error(std::string_view operation_id, const http::response& response) {
+  error e;
+  e.kind = error_kind::http_status;
+  e.operation = std::string(operation_id);
+  e.http_status = response.status;
+  e.message = std::string(describe_status(response.status));
+  e.retryable = is_retryable_status(response.status);
+  detail::error_body body;
+  if (!response.body.empty() && json::builtin_codec{}.decode(response.body, body) && body.message)
+    e.server_message = std::move(*body.message);
+  if (const std::string* retry_after = response.headers.find("Retry-After"))
+    e.retry_after = *retry_after;
+  return e;
+}
+
+/// Maps the response of `Op` to its typed result. Pure. The success status decodes the body with
+/// `codec` (the built-in one by default); any other status is an http_status error.
+template <operation Op, json::codec Codec = json::builtin_codec>
+result<typename Op::response_type> decode_response(const Op&, const http::response& response,
+                                                   const Codec& codec = {}) {
+  using value_type = typename Op::response_type;
+  if (response.status != Op::endpoint_info.success_status)
+    return status_error(Op::endpoint_info.operation_id, response);
+  value_type value{};
+  if constexpr (json::described<value_type>) {
+    if (auto decoded = codec.decode(response.body, value); !decoded) {
+      error e = std::move(decoded).error();
+      e.operation = std::string(Op::endpoint_info.operation_id);
+      return e;
+    }
+  }
+  if constexpr (requires { Op::complete(response, value); }) {
+    if (auto completed = Op::complete(response, value); !completed) {
+      error e = std::move(completed).error();
+      e.operation = std::string(Op::endpoint_info.operation_id);
+      return e;
+    }
+  }
+  return value;
+}
+
+/// Runs one operation over a blocking transport: build, send, decode. Flows and the client add
+/// retries, waiting and pagination on top.
+template <operation Op, class Transport, json::codec Codec = json::builtin_codec>
+requires requires(Transport& t, const http::request& r, const send_options& o) {
+  t.send(r, o);
+}
+result<typename Op::response_type> execute(Transport& transport, const Op& op, const settings& s,
+                                           const call_options& options = {},
+                                           const send_options& send = {}, const Codec& codec = {}) {
+  auto request = build_request(op, s, options);
+  if (!request) {
+    error e = std::move(request).error();
+    e.operation = std::string(Op::endpoint_info.operation_id);
+    return e;
+  }
+  auto response = transport.send(*request, send);
+  if (!response) {
+    error e = std::move(response).error();
+    e.operation = std::string(Op::endpoint_info.operation_id);
+    return e;
+  }
+  return decode_response(op, *response, codec);
+}
+
+AIHUB_NAMESPACE_END

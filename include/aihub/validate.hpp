@@ -1,0 +1,191 @@
+#pragma once
+// The API's input rules as functions that run before a request is built, each failure naming the
+// field and the rule. The name types (batch_name, file_name) check string literals at compile time
+// and carry runtime strings to the same rules at run time, so both paths share one definition.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "aihub/detail/ascii.hpp"
+#include "aihub/result.hpp"
+
+AIHUB_NAMESPACE_BEGIN
+
+/// Number of code points in `text`, or -1 when it is not valid UTF-8 (overlongs, surrogates and
+/// values above U+10FFFF are invalid).
+constexpr std::int64_t utf8_length(std::string_view text) noexcept {
+  std::int64_t count = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    unsigned char lead = static_cast<unsigned char>(text[i]);
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (lead < 0x80) {
+      len = 1;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+      len = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      len = 3;
+      if (lead == 0xE0) lo = 0xA0;
+      if (lead == 0xED) hi = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      len = 4;
+      if (lead == 0xF0) lo = 0x90;
+      if (lead == 0xF4) hi = 0x8F;
+    } else {
+      return -1;
+    }
+    if (text.size() - i < len) return -1;
+    if (len > 1) {
+      unsigned char second = static_cast<unsigned char>(text[i + 1]);
+      if (second < lo || second > hi) return -1;
+      for (std::size_t k = 2; k < len; ++k) {
+        unsigned char c = static_cast<unsigned char>(text[i + k]);
+        if (c < 0x80 || c > 0xBF) return -1;
+      }
+    }
+    i += len;
+    ++count;
+  }
+  return count;
+}
+
+/// Why a name breaks the rules, or nullptr. Shared by the runtime validators and the consteval
+/// constructors, so compile-time and runtime checks cannot drift apart.
+namespace rules {
+inline constexpr std::size_t max_name_length = 255;
+
+constexpr const char* batch_name_problem(std::string_view name) noexcept {
+  if (name.empty()) return "must not be empty";
+  std::int64_t n = utf8_length(name);
+  if (n < 0) return "must be valid UTF-8";
+  if (static_cast<std::size_t>(n) > max_name_length) return "must be at most 255 characters";
+  return nullptr;
+}
+
+constexpr const char* file_name_problem(std::string_view name) noexcept {
+  if (name.empty()) return "must not be empty";
+  std::int64_t n = utf8_length(name);
+  if (n < 0) return "must be valid UTF-8";
+  if (static_cast<std::size_t>(n) > max_name_length) return "must be at most 255 characters";
+  if (name == "." || name == "..") return "must not be '.' or '..'";
+  for (char c : name) {
+    if (c == '/' || c == '\\') return "must not contain '/' or '\\'";
+    if (detail::is_control(static_cast<unsigned char>(c)))
+      return "must not contain control characters";
+  }
+  return nullptr;
+}
+
+/// Header values are built from these; rejecting CR, LF, NUL and every other control character
+/// makes header injection impossible by construction.
+constexpr const char* header_value_problem(std::string_view value) noexcept {
+  for (char c : value)
+    if (detail::is_control(static_cast<unsigned char>(c)))
+      return "must not contain control characters (CR, LF, NUL...)";
+  return nullptr;
+}
+}  // namespace rules
+
+inline result<void> check(std::string_view field, const char* problem) {
+  if (problem) return validation_error(field, problem);
+  return {};
+}
+
+inline result<void> check_positive(std::string_view field, std::int64_t value) {
+  if (value <= 0) return validation_error(field, "must be positive");
+  return {};
+}
+
+inline result<void> check_non_negative(std::string_view field, std::int64_t value) {
+  if (value < 0) return validation_error(field, "must not be negative");
+  return {};
+}
+
+inline result<void> check_not_empty(std::string_view field, std::string_view value) {
+  if (value.empty()) return validation_error(field, "must not be empty");
+  return {};
+}
+
+namespace detail {
+// literal_breaks_the_rules is called only when a literal breaks a rule inside a consteval
+// constructor: a call to a non-constexpr function there is a compile error whose message names the
+// rule type.
+
+struct batch_name_rule {
+  static constexpr const char* problem(std::string_view v) noexcept {
+    return rules::batch_name_problem(v);
+  }
+  static void literal_breaks_the_rules(const char*) {}
+  static constexpr std::string_view field = "name";
+};
+struct file_name_rule {
+  static constexpr const char* problem(std::string_view v) noexcept {
+    return rules::file_name_problem(v);
+  }
+  static void literal_breaks_the_rules(const char*) {}
+  static constexpr std::string_view field = "file_name";
+};
+}  // namespace detail
+
+/// A name held in a fixed inline buffer large enough for 255 code points of UTF-8 (no heap, and
+/// usable in a consteval constructor, which a std::string member is not).
+///
+/// A string literal is checked at compile time: `create_batch{.name = "x/y"}` style mistakes fail
+/// to build. A runtime string (std::string, std::string_view, const char*) is checked when the
+/// request is built; one too long to store is remembered as such and reported by validate(). There
+/// is no default constructor, so a request that omits a name does not compile. A non-const char
+/// array is taken as a literal and must be a constant: pass `std::string_view(buffer)` for a
+/// runtime buffer.
+template <class Rule>
+class checked_name {
+ public:
+  static constexpr std::size_t capacity = rules::max_name_length * 4;
+
+  template <std::size_t N>
+  consteval checked_name(const char (&literal)[N]) {
+    std::string_view text(literal, N - 1);
+    if (const char* problem = Rule::problem(text)) Rule::literal_breaks_the_rules(problem);
+    assign(text);
+  }
+  template <class S>
+  requires(std::is_convertible_v<const S&, std::string_view> &&
+           !std::is_array_v<S>) constexpr checked_name(const S& text) {
+    assign(std::string_view(text));
+  }
+
+  constexpr std::string_view value() const noexcept { return std::string_view(buffer_, size_); }
+  /// Whether the runtime string was longer than any valid name can be.
+  constexpr bool truncated() const noexcept { return truncated_; }
+
+  result<void> validate(std::string_view field = Rule::field) const {
+    if (truncated_) return validation_error(field, "must be at most 255 characters");
+    return check(field, Rule::problem(value()));
+  }
+
+  friend constexpr bool operator==(const checked_name& a, const checked_name& b) noexcept {
+    return a.truncated_ == b.truncated_ && a.value() == b.value();
+  }
+
+ private:
+  constexpr void assign(std::string_view text) noexcept {
+    if (text.size() > capacity) {
+      truncated_ = true;
+      return;
+    }
+    for (std::size_t i = 0; i < text.size(); ++i) buffer_[i] = text[i];
+    size_ = static_cast<std::uint16_t>(text.size());
+  }
+
+  char buffer_[capacity] = {};
+  std::uint16_t size_ = 0;
+  bool truncated_ = false;
+};
+
+using batch_name = checked_name<detail::batch_name_rule>;
+using file_name = checked_name<detail::file_name_rule>;
+
+AIHUB_NAMESPACE_END
