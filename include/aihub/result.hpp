@@ -23,6 +23,7 @@ enum class error_kind : std::uint8_t {
   http_status,  ///< the server answered a status the operation does not define as success
   decode,       ///< the response body is not what the spec promises
   protocol,     ///< the server broke a rule of a flow (a repeated page token, a session it lost...)
+  failed,       ///< a job or run the caller waited for ended FAILED or CANCELLED
 };
 
 constexpr std::string_view to_string(error_kind kind) noexcept {
@@ -41,6 +42,8 @@ constexpr std::string_view to_string(error_kind kind) noexcept {
       return "decode";
     case error_kind::protocol:
       return "protocol";
+    case error_kind::failed:
+      return "failed";
   }
   return "unknown";
 }

@@ -1,0 +1,382 @@
+#pragma once
+// The blocking client: drives the step machines over any transport. It owns the settings, the retry
+// policy, the clock and the sleeper (both injectable, so tests never really sleep) and the stop
+// token. With a transport factory it also runs several sends at once (multipart parts in parallel),
+// each worker thread with its own transport; flows themselves are only ever touched by the calling
+// thread.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "aihub/batches.hpp"
+#include "aihub/flow.hpp"
+#include "aihub/pagination.hpp"
+#include "aihub/retry.hpp"
+#include "aihub/transport.hpp"
+#include "aihub/upload.hpp"
+#include "aihub/wait.hpp"
+
+AIHUB_NAMESPACE_BEGIN
+
+template <transport Transport>
+struct client_options {
+  retry_policy retry{};
+  /// Applied to every send: per-request timeout, response size cap, progress. Its stop token is
+  /// replaced by `stop` below.
+  send_options send{};
+  /// Stops waits and sends; an upload that is stopped aborts its multipart session first.
+  std::stop_token stop{};
+  /// Monotonic time; tests pass a fake.
+  std::function<flow::time_point()> clock{};
+  /// Sleeps until the time point (per `clock`) or until the stop token fires; tests pass a fake
+  /// that advances their clock instead.
+  std::function<void(flow::time_point, const std::stop_token&)> sleep_until{};
+  /// Makes one more transport for a worker thread; without it every send goes through the client's
+  /// own transport, one at a time.
+  std::function<Transport()> transport_factory{};
+  /// Sees every exchange (for --verbose logs). Print requests with http::to_string, which redacts.
+  std::function<void(const http::request&, const result<http::response>&)> on_exchange{};
+};
+
+template <transport Transport>
+class client {
+ public:
+  using options_type = client_options<Transport>;
+
+  client(Transport transport, settings config, options_type options = {})
+      : transport_(std::move(transport)), options_(std::move(options)) {
+    context_.config = &config_;
+    config_ = std::move(config);
+    context_.retry = options_.retry;
+    if (!options_.clock) options_.clock = [] { return flow::clock::now(); };
+    if (!options_.sleep_until) options_.sleep_until = interruptible_sleep;
+  }
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  Transport& transport() noexcept { return transport_; }
+  const settings& config() const noexcept { return config_; }
+
+  /// One operation with retries.
+  template <operation Op>
+  result<typename Op::response_type> call(const Op& op, const call_options& options = {}) {
+    flow::call_context ctx = context_;
+    ctx.options = options;
+    flow::call<Op> machine(op, ctx);
+    return drive(machine);
+  }
+
+  /// Uploads `source` as `name` into the batch (one PUT, or a multipart session above the
+  /// threshold).
+  result<upload_outcome> upload(std::int64_t batch_id, file_name name, upload_source source,
+                                upload_options options = {}) {
+    upload_flow machine(batch_id, std::move(name), std::move(source), std::move(options), context_);
+    return drive(machine);
+  }
+
+  /// Uploads the file at `path`; the remote name defaults to the file's base name.
+  result<upload_outcome> upload_file(std::int64_t batch_id, const std::string& path,
+                                     std::optional<std::string> remote_name = std::nullopt,
+                                     upload_options options = {}) {
+    auto source = upload_source::open_file(path);
+    if (!source) return std::move(source).error();
+    std::string name = remote_name ? *remote_name : base_name(path);
+    return upload(batch_id, file_name(std::string_view(name)), std::move(*source),
+                  std::move(options));
+  }
+
+  /// Waits for a batches job (a batch deletion) to end; FAILED or CANCELLED is an error.
+  result<job_status> wait_for_batches_job(std::string job_id, wait_options options = {}) {
+    wait_flow<poll_batches_job, job_wait_traits> machine(
+        poll_batches_job{.job_id = std::move(job_id)}, options, context_);
+    return drive(machine);
+  }
+
+  /// Waits with any poll operation and traits (jobs, runs).
+  template <operation Op, class Traits>
+  result<typename Op::response_type> wait_until_done(Op poll, wait_options options = {}) {
+    wait_flow<Op, Traits> machine(std::move(poll), options, context_);
+    return drive(machine);
+  }
+
+  /// Calls `on_page(page)` for every page a pager produces; stops at the first error, or when
+  /// on_page returns false.
+  template <class Pager, class F>
+  result<std::uint64_t> for_each_page(Pager pager, F&& on_page) {
+    std::uint64_t pages = 0;
+    while (pager.next_request()) {
+      auto page = call(*pager.next_request());
+      if (!page) return std::move(page).error();
+      AIHUB_TRY(pager.accept(*page));
+      ++pages;
+      if (!on_page(*page)) break;
+    }
+    return pages;
+  }
+
+  /// A lazy input range of pages: each element is a result<page>; an error is the last element.
+  template <class Pager>
+  class page_range {
+   public:
+    using page_type = typename Pager::page_type;
+    page_range(client* owner, Pager pager) : owner_(owner), pager_(std::move(pager)) {}
+
+    class iterator {
+     public:
+      using value_type = result<page_type>;
+      using difference_type = std::ptrdiff_t;
+      iterator() = default;
+      explicit iterator(page_range* range) : range_(range) {}
+      value_type& operator*() const { return *range_->current_; }
+      value_type* operator->() const { return &*range_->current_; }
+      iterator& operator++() {
+        range_->advance();
+        return *this;
+      }
+      void operator++(int) { range_->advance(); }
+      friend bool operator==(const iterator& it, std::default_sentinel_t) {
+        return it.range_->exhausted();
+      }
+
+     private:
+      page_range* range_ = nullptr;
+    };
+
+    iterator begin() {
+      if (!started_) {
+        started_ = true;
+        advance();
+      }
+      return iterator(this);
+    }
+    std::default_sentinel_t end() const noexcept { return {}; }
+    bool exhausted() const noexcept { return !current_; }
+
+   private:
+    friend class iterator;
+    void advance() {
+      if (stopped_ || !pager_.next_request()) {
+        current_.reset();
+        return;
+      }
+      auto page = owner_->call(*pager_.next_request());
+      if (page) {
+        if (auto ok = pager_.accept(*page); !ok) page = result<page_type>(std::move(ok).error());
+      }
+      stopped_ = !page;
+      current_.emplace(std::move(page));
+    }
+
+    client* owner_;
+    Pager pager_;
+    std::optional<result<page_type>> current_;
+    bool started_ = false;
+    bool stopped_ = false;
+  };
+
+  page_range<file_pager> file_pages(list_files first) {
+    return {this, file_pager(std::move(first))};
+  }
+  page_range<batch_pager> batch_pages(list_batches first = {}) {
+    return {this, batch_pager(std::move(first))};
+  }
+
+  /// Every file of a batch, all pages read.
+  result<std::vector<file_node>> list_all_files(
+      std::int64_t batch_id, std::optional<std::int64_t> page_size = std::nullopt) {
+    std::vector<file_node> all;
+    auto pages = for_each_page(file_pager(list_files{.batch_id = batch_id, .page_size = page_size}),
+                               [&](file_page& page) {
+                                 for (auto& node : page.nodes) all.push_back(std::move(node));
+                                 return true;
+                               });
+    if (!pages) return std::move(pages).error();
+    return all;
+  }
+
+  /// Runs any step machine to completion: sequentially over the client's transport, or with worker
+  /// threads when the flow allows several sends at once and a transport factory was given.
+  template <class Flow>
+  result<typename Flow::value_type> drive(Flow& machine) {
+    if constexpr (requires { machine.max_in_flight(); }) {
+      if (options_.transport_factory && machine.max_in_flight() > 1)
+        return drive_parallel(machine, machine.max_in_flight());
+    }
+    send_options send = send_options_for_calls();
+    bool stopping = false;
+    for (;;) {
+      if (!stopping && options_.stop.stop_requested() && !stop_flow(machine, send, stopping))
+        return make_error(error_kind::cancelled, "stopped by the caller");
+      flow::step s = machine.next(options_.clock());
+      if (auto* out = std::get_if<flow::send_step>(&s)) {
+        auto response = transport_.send(out->request, send);
+        if (options_.on_exchange) options_.on_exchange(out->request, response);
+        feed(machine, out->id, std::move(response));
+      } else if (auto* wait = std::get_if<flow::wait_step>(&s)) {
+        options_.sleep_until(wait->until, send.stop);
+      } else if (std::holds_alternative<flow::await_step>(s)) {
+        return make_error(error_kind::protocol,
+                          "internal: a flow awaits a response with none in flight");
+      } else {
+        return std::move(machine.outcome());
+      }
+    }
+  }
+
+ private:
+  static void interruptible_sleep(flow::time_point until, const std::stop_token& stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    cv.wait_until(lock, stop, until, [] { return false; });
+  }
+
+  static std::string base_name(const std::string& path) {
+    auto slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+  }
+
+  send_options send_options_for_calls() const {
+    send_options send = options_.send;
+    send.stop = options_.stop;
+    return send;
+  }
+
+  /// On a stop request, a flow that can wind down cleanly (an upload aborting its session) is told
+  /// to, and keeps running with sends that no longer carry the stop token. Returns false when the
+  /// flow has no such path and the driver should stop now.
+  template <class Flow>
+  static bool stop_flow(Flow& machine, send_options& send, bool& stopping) {
+    if constexpr (requires { machine.cancel(error{}); }) {
+      stopping = true;
+      machine.cancel(make_error(error_kind::cancelled, "stopped by the caller"));
+      send.stop = std::stop_token();
+      return true;
+    } else {
+      (void)machine;
+      (void)send;
+      (void)stopping;
+      return false;
+    }
+  }
+
+  template <class Flow>
+  void feed(Flow& machine, std::uint64_t id, result<http::response> response) {
+    if constexpr (requires { machine.on_response(id, std::move(response), options_.clock()); })
+      machine.on_response(id, std::move(response), options_.clock());
+    else
+      machine.on_response(std::move(response), options_.clock());
+  }
+
+  template <class Flow>
+  result<typename Flow::value_type> drive_parallel(Flow& machine, std::size_t workers) {
+    struct job {
+      std::uint64_t id;
+      http::request request;
+    };
+    struct finished {
+      std::uint64_t id;
+      http::request request;
+      result<http::response> response;
+    };
+    std::mutex m;
+    std::condition_variable_any has_job, has_result;
+    std::deque<job> jobs;
+    std::deque<finished> results;
+    bool closing = false;
+    bool stopping = false;
+    send_options send = send_options_for_calls();
+
+    std::vector<std::jthread> threads;
+    threads.reserve(workers);
+    for (std::size_t i = 0; i < workers; ++i) {
+      threads.emplace_back([&, worker_transport = options_.transport_factory()]() mutable {
+        for (;;) {
+          std::unique_lock lock(m);
+          has_job.wait(lock, [&] { return closing || !jobs.empty(); });
+          if (jobs.empty()) return;
+          job next = std::move(jobs.front());
+          jobs.pop_front();
+          send_options mine = send;
+          lock.unlock();
+          auto response = worker_transport.send(next.request, mine);
+          lock.lock();
+          results.push_back({next.id, std::move(next.request), std::move(response)});
+          has_result.notify_one();
+        }
+      });
+    }
+    auto shutdown = [&] {
+      {
+        std::lock_guard lock(m);
+        closing = true;
+      }
+      has_job.notify_all();
+      threads.clear();  // joins
+    };
+
+    std::size_t in_flight = 0;
+    for (;;) {
+      if (!stopping && options_.stop.stop_requested()) {
+        std::lock_guard lock(m);
+        if (!stop_flow(machine, send, stopping)) break;
+      }
+      flow::step s = machine.next(options_.clock());
+      if (auto* out = std::get_if<flow::send_step>(&s)) {
+        {
+          std::lock_guard lock(m);
+          jobs.push_back({out->id, std::move(out->request)});
+        }
+        ++in_flight;
+        has_job.notify_one();
+        continue;
+      }
+      if (std::holds_alternative<flow::done_step>(s)) break;
+      std::unique_lock lock(m);
+      if (auto* wait = std::get_if<flow::wait_step>(&s)) {
+        if (in_flight == 0) {
+          lock.unlock();
+          options_.sleep_until(wait->until, send.stop);
+          continue;
+        }
+        has_result.wait_until(lock, send.stop, wait->until, [&] { return !results.empty(); });
+      } else if (in_flight > 0) {
+        has_result.wait(lock, send.stop, [&] { return !results.empty(); });
+      } else {
+        lock.unlock();
+        shutdown();
+        return make_error(error_kind::protocol,
+                          "internal: a flow awaits a response with none in flight");
+      }
+      std::deque<finished> ready;
+      ready.swap(results);
+      lock.unlock();
+      for (auto& item : ready) {
+        --in_flight;
+        if (options_.on_exchange) options_.on_exchange(item.request, item.response);
+        feed(machine, item.id, std::move(item.response));
+      }
+    }
+    shutdown();
+    if (!machine.done()) return make_error(error_kind::cancelled, "stopped by the caller");
+    return std::move(machine.outcome());
+  }
+
+  Transport transport_;
+  settings config_;
+  options_type options_;
+  flow::call_context context_;
+};
+
+AIHUB_NAMESPACE_END

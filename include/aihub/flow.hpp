@@ -1,0 +1,153 @@
+#pragma once
+// Flows as step machines (the sans-I/O idea): a flow never sends, sleeps or reads a clock. Asked
+// for its next step, it says "send this request" (tagged with an id), "wait until this time",
+// "nothing to do until a response comes back" or "done"; it is then fed the responses and the
+// current time. A blocking driver (client.hpp) runs that loop for most users; an event loop can
+// drive the same machines asynchronously, with several sends outstanding at once.
+//
+// call<Op> is the smallest flow: one operation with retries. The composite flows (upload,
+// pagination, waiting) are built from it.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <variant>
+
+#include "aihub/http.hpp"
+#include "aihub/operation.hpp"
+#include "aihub/result.hpp"
+#include "aihub/retry.hpp"
+
+AIHUB_NAMESPACE_BEGIN
+namespace flow {
+
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+
+/// Send `request`; feed the outcome back with the same id.
+struct send_step {
+  std::uint64_t id = 0;
+  http::request request{};
+  endpoint info{};
+};
+/// Nothing to send before `until` (a retry backoff or a polling interval). When sends are
+/// outstanding, a response arriving earlier also ends the wait.
+struct wait_step {
+  time_point until{};
+};
+/// Everything possible is in flight: feed a response before asking again.
+struct await_step {};
+/// The flow has its outcome.
+struct done_step {};
+
+using step = std::variant<send_step, wait_step, await_step, done_step>;
+
+/// Everything a call needs besides the operation.
+struct call_context {
+  const settings* config = nullptr;
+  call_options options{};
+  retry_policy retry{};
+  std::chrono::system_clock::time_point (*wall_clock)() = &std::chrono::system_clock::now;
+};
+
+/// One operation, retried per the policy. Steps: send → (wait → send)* → done.
+template <operation Op>
+class call {
+ public:
+  using value_type = typename Op::response_type;
+
+  call(Op op, const call_context& context, std::uint64_t id = 0)
+      : op_(std::move(op)),
+        context_(&context),
+        id_(id),
+        jitter_(context.retry.jitter_seed ^ (id * 0x2545F4914F6CDD1Dull)) {}
+
+  step next(time_point now) {
+    switch (state_) {
+      case state::ready: {
+        if (!started_) {
+          started_ = true;
+          first_attempt_ = now;
+        }
+        auto request = build_request(op_, *context_->config, context_->options);
+        if (!request) {
+          error e = std::move(request).error();
+          e.operation = std::string(Op::endpoint_info.operation_id);
+          outcome_ = result<value_type>(std::move(e));
+          state_ = state::done;
+          return done_step{};
+        }
+        state_ = state::in_flight;
+        ++attempts_;
+        return send_step{id_, std::move(*request), Op::endpoint_info};
+      }
+      case state::backing_off:
+        if (now >= retry_at_) {
+          state_ = state::ready;
+          return next(now);
+        }
+        return wait_step{retry_at_};
+      case state::in_flight:
+        return await_step{};
+      case state::done:
+        break;
+    }
+    return done_step{};
+  }
+
+  /// Feeds the outcome of the last send_step.
+  void on_response(result<http::response> response, time_point now) {
+    AIHUB_ASSERT(state_ == state::in_flight);
+    result<value_type> decoded = response ? decode_response(op_, *response)
+                                          : result<value_type>(tag(std::move(response).error()));
+    if (!decoded) {
+      auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - first_attempt_);
+      if (auto delay =
+              next_retry_delay(context_->retry, Op::endpoint_info, attempts_, decoded.error(),
+                               elapsed, jitter_, context_->wall_clock())) {
+        last_error_ = decoded.error();
+        retry_at_ = now + *delay;
+        state_ = state::backing_off;
+        return;
+      }
+    }
+    outcome_ = std::move(decoded);
+    state_ = state::done;
+  }
+
+  bool done() const noexcept { return state_ == state::done; }
+  bool in_flight() const noexcept { return state_ == state::in_flight; }
+  int attempts() const noexcept { return attempts_; }
+  const Op& operation() const noexcept { return op_; }
+  /// The error that caused the current backoff, if any.
+  const std::optional<error>& last_error() const noexcept { return last_error_; }
+
+  result<value_type>& outcome() {
+    AIHUB_ASSERT(state_ == state::done);
+    return *outcome_;
+  }
+
+ private:
+  enum class state : std::uint8_t { ready, in_flight, backing_off, done };
+
+  static error tag(error e) {
+    e.operation = std::string(Op::endpoint_info.operation_id);
+    return e;
+  }
+
+  Op op_;
+  const call_context* context_;
+  std::uint64_t id_;
+  jitter_source jitter_;
+  state state_ = state::ready;
+  bool started_ = false;
+  int attempts_ = 0;
+  time_point first_attempt_{};
+  time_point retry_at_{};
+  std::optional<error> last_error_;
+  std::optional<result<value_type>> outcome_;
+};
+
+}  // namespace flow
+AIHUB_NAMESPACE_END

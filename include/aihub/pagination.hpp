@@ -1,0 +1,96 @@
+#pragma once
+// Pagination as pure bookkeeping: a pager says which request fetches the next page and checks each
+// page it is given. A server that repeats a page token, or answers an empty page while claiming
+// there is more, ends the iteration with a protocol error instead of an endless loop.
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aihub/batches.hpp"
+
+AIHUB_NAMESPACE_BEGIN
+
+/// listFiles: start_token → next_page_token while has_more.
+class file_pager {
+ public:
+  using operation_type = list_files;
+  using page_type = file_page;
+
+  explicit file_pager(list_files first)
+      : batch_id_(first.batch_id), page_size_(first.page_size), next_(std::move(first)) {}
+
+  /// The request for the next page, or nullopt when the listing is complete.
+  const std::optional<list_files>& next_request() const noexcept { return next_; }
+
+  result<void> accept(const file_page& page) {
+    if (!next_) return make_error(error_kind::protocol, "listFiles: no page was requested");
+    ++pages_;
+    if (!page.has_more) {
+      next_.reset();
+      return {};
+    }
+    next_.reset();
+    if (page.nodes.empty())
+      return make_error(error_kind::protocol,
+                        "listFiles: the server returned an empty page but said there is more");
+    if (!page.next_page_token || page.next_page_token->empty())
+      return make_error(error_kind::protocol,
+                        "listFiles: the server said there is more but gave no next_page_token");
+    const std::string& token = *page.next_page_token;
+    if (std::find(seen_.begin(), seen_.end(), token) != seen_.end())
+      return make_error(error_kind::protocol,
+                        "listFiles: the server repeated a page token; stopping instead of looping");
+    seen_.push_back(token);
+    next_ = list_files{.batch_id = batch_id_, .page_size = page_size_, .start_token = token};
+    return {};
+  }
+
+  std::uint64_t pages() const noexcept { return pages_; }
+
+ private:
+  std::int64_t batch_id_;
+  std::optional<std::int64_t> page_size_;
+  std::optional<list_files> next_;
+  std::vector<std::string> seen_;
+  std::uint64_t pages_ = 0;
+};
+
+/// listBatches: offset advances by the number of batches returned; a short page ends the listing.
+class batch_pager {
+ public:
+  using operation_type = list_batches;
+  using page_type = batch_list;
+
+  explicit batch_pager(list_batches first) : next_(std::move(first)) {
+    if (!next_->limit) next_->limit = 100;
+    if (!next_->offset) next_->offset = 0;
+  }
+
+  const std::optional<list_batches>& next_request() const noexcept { return next_; }
+
+  result<void> accept(const batch_list& page) {
+    if (!next_) return make_error(error_kind::protocol, "listBatches: no page was requested");
+    ++pages_;
+    auto count = static_cast<std::int64_t>(page.batches.size());
+    if (*next_->limit > 0 && count > *next_->limit)
+      return make_error(error_kind::protocol,
+                        "listBatches: the server returned more than the limit");
+    if (count == 0 || *next_->limit == 0 || count < *next_->limit) {
+      next_.reset();
+      return {};
+    }
+    *next_->offset += count;
+    return {};
+  }
+
+  std::uint64_t pages() const noexcept { return pages_; }
+
+ private:
+  std::optional<list_batches> next_;
+  std::uint64_t pages_ = 0;
+};
+
+AIHUB_NAMESPACE_END
