@@ -2,6 +2,8 @@
 // The umbrella header: the whole transport-agnostic library in one include.
 
 #include "aihub/batches.hpp"
+#include "aihub/runs.hpp"
+#include "aihub/jobs.hpp"
 #include "aihub/body_stream.hpp"
 #include "aihub/client.hpp"
 #include "aihub/config.hpp"

@@ -21,8 +21,10 @@
 
 #include "aihub/batches.hpp"
 #include "aihub/flow.hpp"
+#include "aihub/jobs.hpp"
 #include "aihub/pagination.hpp"
 #include "aihub/retry.hpp"
+#include "aihub/runs.hpp"
 #include "aihub/transport.hpp"
 #include "aihub/upload.hpp"
 #include "aihub/wait.hpp"
@@ -103,7 +105,18 @@ class client {
     return drive(machine);
   }
 
-  /// Waits with any poll operation and traits (jobs, runs).
+  /// Waits for any job (GET /v2/jobs/{job_id}); FAILED or CANCELLED is an error.
+  result<job_status> wait_for_job(std::string job_id, wait_options options = {}) {
+    return wait_until_done<get_job, job_wait_traits>(get_job{.job_id = std::move(job_id)}, options);
+  }
+
+  /// Waits for a run to end. COMPLETE and STOPPED_AT_CHECKPOINT (see run::needs_review()) return
+  /// the run; FAILED and CANCELLED are errors carrying the run's message.
+  result<run> wait_for_run(std::string run_id, wait_options options = {}) {
+    return wait_until_done<get_run, run_wait_traits>(get_run{.run_id = std::move(run_id)}, options);
+  }
+
+  /// Waits with any poll operation and traits.
   template <operation Op, class Traits>
   result<typename Op::response_type> wait_until_done(Op poll, wait_options options = {}) {
     wait_flow<Op, Traits> machine(std::move(poll), options, context_);
@@ -190,6 +203,12 @@ class client {
   }
   page_range<batch_pager> batch_pages(list_batches first = {}) {
     return {this, batch_pager(std::move(first))};
+  }
+  page_range<results_pager> result_pages(get_run_results first) {
+    return {this, results_pager(std::move(first))};
+  }
+  page_range<run_pager> run_pages(list_runs first = {}) {
+    return {this, run_pager(std::move(first))};
   }
 
   /// Every file of a batch, all pages read.

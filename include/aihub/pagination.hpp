@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aihub/batches.hpp"
+#include "aihub/runs.hpp"
 
 AIHUB_NAMESPACE_BEGIN
 
@@ -90,6 +91,67 @@ class batch_pager {
 
  private:
   std::optional<list_batches> next_;
+  std::uint64_t pages_ = 0;
+};
+
+/// getRunResults: file_offset advances by the files each page returned, while has_more.
+class results_pager {
+ public:
+  using operation_type = get_run_results;
+  using page_type = run_results;
+
+  explicit results_pager(get_run_results first) : next_(std::move(first)) {}
+
+  const std::optional<get_run_results>& next_request() const noexcept { return next_; }
+
+  result<void> accept(const run_results& page) {
+    if (!next_) return make_error(error_kind::protocol, "getRunResults: no page was requested");
+    ++pages_;
+    auto following = next_->next_page(page);
+    next_.reset();
+    if (!following) return std::move(following).error();
+    next_ = std::move(*following);
+    return {};
+  }
+
+  std::uint64_t pages() const noexcept { return pages_; }
+
+ private:
+  std::optional<get_run_results> next_;
+  std::uint64_t pages_ = 0;
+};
+
+/// listRuns: offset advances by the runs returned; a short page ends the listing.
+class run_pager {
+ public:
+  using operation_type = list_runs;
+  using page_type = run_list;
+
+  explicit run_pager(list_runs first) : next_(std::move(first)) {
+    if (!next_->limit) next_->limit = 100;
+    if (!next_->offset) next_->offset = 0;
+  }
+
+  const std::optional<list_runs>& next_request() const noexcept { return next_; }
+
+  result<void> accept(const run_list& page) {
+    if (!next_) return make_error(error_kind::protocol, "listRuns: no page was requested");
+    ++pages_;
+    auto count = static_cast<std::int64_t>(page.runs.size());
+    if (count > *next_->limit)
+      return make_error(error_kind::protocol, "listRuns: the server returned more than the limit");
+    if (count == 0 || count < *next_->limit) {
+      next_.reset();
+      return {};
+    }
+    *next_->offset += count;
+    return {};
+  }
+
+  std::uint64_t pages() const noexcept { return pages_; }
+
+ private:
+  std::optional<list_runs> next_;
   std::uint64_t pages_ = 0;
 };
 

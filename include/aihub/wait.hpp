@@ -11,6 +11,7 @@
 
 #include "aihub/batches.hpp"
 #include "aihub/flow.hpp"
+#include "aihub/runs.hpp"
 
 AIHUB_NAMESPACE_BEGIN
 
@@ -29,6 +30,21 @@ struct job_wait_traits {
     error e = make_error(error_kind::failed,
                          std::string("the job ended ") + std::string(to_string(s.state)));
     if (s.message) e.server_message = *s.message;
+    return e;
+  }
+};
+
+/// How to read a run: COMPLETE is success; STOPPED_AT_CHECKPOINT ends the wait successfully too,
+/// with run::needs_review() telling the caller a human must look; FAILED and CANCELLED are errors
+/// with the run's `msg`.
+struct run_wait_traits {
+  static bool terminal(const run& r) noexcept { return r.is_terminal(); }
+  static result<void> check(const run& r) {
+    if (r.status == run_status::complete || r.status == run_status::stopped_at_checkpoint)
+      return {};
+    error e = make_error(error_kind::failed,
+                         std::string("the run ended ") + std::string(to_string(r.status)));
+    if (r.msg) e.server_message = *r.msg;
     return e;
   }
 };

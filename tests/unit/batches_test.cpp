@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <aihub/aihub.hpp>
+#include <aihub/nlohmann_codec.hpp>
 #include <array>
 #include <cstddef>
 #include <string>

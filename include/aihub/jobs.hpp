@@ -1,0 +1,38 @@
+#pragma once
+// The Jobs API (OpenAPI tag "Jobs"): polling the asynchronous jobs that file operations start, such
+// as deleting a batch (delete_batch) or a run's directories (delete_run). The response schema,
+// `jobStatusResponse`, is the one pollBatchesJob returns, so both decode into job_status.
+
+#include <string>
+#include <utility>
+
+#include "aihub/batches.hpp"
+#include "aihub/http.hpp"
+#include "aihub/operation.hpp"
+#include "aihub/result.hpp"
+#include "aihub/settings.hpp"
+#include "aihub/url.hpp"
+#include "aihub/validate.hpp"
+
+AIHUB_NAMESPACE_BEGIN
+
+/// jobStatus: GET /v2/jobs/{job_id} → 200 job_status. The preferred way to poll any job id the API
+/// hands out (batch_job::job_id, run_deletion::job_ids()).
+struct get_job {
+  static constexpr endpoint endpoint_info{"jobStatus", http::method::get, "/v2/jobs/{job_id}", 200,
+                                          true};
+  using response_type = job_status;
+
+  std::string job_id{};
+
+  result<void> validate(const settings&) const {
+    AIHUB_TRY(check_not_empty("job_id", job_id));
+    return check("job_id", rules::header_value_problem(job_id));
+  }
+  std::string target() const {
+    return std::move(url::target_builder(16 + job_id.size() * 3).path("/v2/jobs").segment(job_id))
+        .take();
+  }
+};
+
+AIHUB_NAMESPACE_END
