@@ -371,7 +371,11 @@ struct upload_file {
   result<void> validate(const settings&) const {
     AIHUB_TRY(check_positive("batch_id", batch_id));
     AIHUB_TRY(name.validate("name"));
-    return detail::check_upload_content(content);
+    AIHUB_TRY(detail::check_upload_content(content));
+    // The spec marks the body as required; a spec-validating gateway refuses an empty one.
+    if (http::body_size(content) < 1)
+      return validation_error("content", "must not be empty: the API requires a file body");
+    return {};
   }
   std::string target() const {
     return std::move(url::target_builder(48 + name.value().size() * 3)

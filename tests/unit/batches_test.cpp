@@ -107,7 +107,8 @@ TEST_CASE("golden: awkward file names are percent-encoded and round-trip") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
-    auto r = build(upload_file{.batch_id = 9, .name = std::string_view(c.name), .content = {}});
+    auto r = build(upload_file{
+        .batch_id = 9, .name = std::string_view(c.name), .content = http::file_slice{"f", 0, 1}});
     CHECK(r.target == "/v2/batches/9/files/" + c.encoded);
     auto decoded = url::decode(c.encoded);
     REQUIRE(decoded);
@@ -218,6 +219,8 @@ TEST_CASE("validation: every bad input is refused before anything is built") {
       {"negative batch id", build_request(delete_batch{.batch_id = -3}, s), "batch_id"},
       {"upload batch id", build_request(upload_file{.batch_id = 0, .name = "a", .content = {}}, s),
        "batch_id"},
+      {"empty upload", build_request(upload_file{.batch_id = 1, .name = "a", .content = {}}, s),
+       "content"},
       {"empty file name",
        build_request(upload_file{.batch_id = 1, .name = std::string(), .content = {}}, s), "name"},
       {"file name with slash",

@@ -106,7 +106,11 @@ TEST_CASE("a 30-line custom transport runs the operations end to end") {
   CHECK(t.sent[1].headers.get("Authorization") == "Bearer t0ken");
 
   auto missing =
-      execute(t, upload_file{.batch_id = 99, .name = "x", .content = {}}, hub_settings());
+      execute(t,
+              upload_file{.batch_id = 99,
+                           .name = "x",
+                           .content = http::bytes_view_body{std::as_bytes(std::span(text))}},
+              hub_settings());
   REQUIRE_FALSE(missing);
   CHECK(missing.error().http_status == 404);
   CHECK(missing.error().server_message == "no such batch");
