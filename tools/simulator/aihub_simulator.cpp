@@ -26,7 +26,8 @@ namespace aihub_sim {
 std::string usage_text() {
   return "usage: aihub_simulator [--host 127.0.0.1] [--port 0] [--port-file PATH]\n"
          "                       [--prefix /api] [--token TOKEN] [--part-size BYTES]\n"
-         "                       [--page-size N] [--discard-content] [--exit-with-parent]\n";
+         "                       [--page-size N] [--discard-content] [--strict-part-order]\n"
+         "                       [--exit-with-parent]\n";
 }
 
 std::string parse_options(int argc, const char* const* argv, options& out, bool& show_help) {
@@ -44,9 +45,15 @@ std::string parse_options(int argc, const char* const* argv, options& out, bool&
       show_help = true;
       return {};
     }
-    if (arg == "--discard-content" || arg == "--exit-with-parent") {
+    if (arg == "--discard-content" || arg == "--strict-part-order" || arg == "--exit-with-parent") {
       if (has_inline_value) return arg + " takes no value";
-      (arg == "--discard-content" ? out.discard_content : out.exit_with_parent) = true;
+      if (arg == "--discard-content") {
+        out.discard_content = true;
+      } else if (arg == "--strict-part-order") {
+        out.strict_part_order = true;
+      } else {
+        out.exit_with_parent = true;
+      }
       continue;
     }
     if (arg != "--host" && arg != "--port" && arg != "--port-file" && arg != "--prefix" &&

@@ -1,6 +1,8 @@
 // Batches, batch files, multipart upload sessions and file-operation jobs.
 #include <algorithm>
 #include <limits>
+#include <optional>
+#include <utility>
 
 #include "sim_util.hpp"
 #include "simulator_impl.hpp"
@@ -21,7 +23,65 @@ std::uint64_t declared_length(const httplib::Request& req) {
   return len ? std::min(*len, k_max_reserve) : 0;
 }
 
+std::string num(std::uint64_t n) {
+  return std::to_string(n);
+}
+
+// --strict-part-order: a strict session always holds exactly parts 1..n; the next part is
+// n + 1, and only part n (the most recent) may be re-sent.
+std::optional<std::string> strict_order_problem(const upload_session& s, std::uint64_t part) {
+  const std::uint64_t n = s.parts.size();
+  if (part == n + 1 || (n > 0 && part == n)) return std::nullopt;
+  return "parts must be uploaded with consecutive part numbers starting at 1 (the simulator "
+         "runs with --strict-part-order): expected " +
+         num(n + 1) + (n > 0 ? " (or " + num(n) + " to replace the most recent part)" : "") +
+         ", got " + num(part);
+}
+
+std::string part_size_problem(const upload_session& s, std::uint64_t part, std::uint64_t got) {
+  const std::uint64_t count = s.part_count();
+  const std::uint64_t want = s.expected_size(part);
+  std::string out = "part " + num(part) + " is " + num(got) + " bytes";
+  if (got == 0) out = "part " + num(part) + " is empty";
+  if (part < count) {
+    return out + "; every part except the last must be exactly part_size (" + num(want) + " bytes)";
+  }
+  return out + "; the last part (" + num(part) + " of " + num(count) + ") must be exactly " +
+         num(want) + " bytes, the rest of file_size " + num(s.file_size);
+}
+
 }  // namespace
+
+// Marks one part number of a session as being received, so a second upload of the same part
+// number at the same time is refused (409) while other part numbers proceed in parallel.
+// hold() sets the mark's flag once the part number is inserted (under the lock); release()
+// (under the lock) or else the destructor removes it again.
+class simulator::impl::part_upload_mark {
+ public:
+  part_upload_mark(impl& self, std::string session_id, std::uint64_t part)
+      : self_(self), session_id_(std::move(session_id)), part_(part) {}
+  part_upload_mark(const part_upload_mark&) = delete;
+  part_upload_mark& operator=(const part_upload_mark&) = delete;
+  void hold() noexcept { held_ = true; }  // needs mu; after inserting into `uploading`
+  ~part_upload_mark() {
+    if (!held_) return;
+    std::lock_guard<std::mutex> lock(self_.mu);
+    release();
+  }
+  void release() {  // needs mu
+    if (!held_) return;
+    held_ = false;
+    if (const auto it = self_.sessions.find(session_id_); it != self_.sessions.end()) {
+      it->second.uploading.erase(part_);
+    }
+  }
+
+ private:
+  impl& self_;
+  std::string session_id_;
+  std::uint64_t part_;
+  bool held_ = false;
+};
 
 json simulator::impl::batch_info_json(const batch_record& b) const {
   return json{{"id", b.id},
@@ -248,6 +308,7 @@ void simulator::impl::create_session(call& c) {
   s.filename = filename;
   s.file_size = *file_size;
   s.part_size = cfg.part_size;
+  s.strict_order = cfg.strict_part_order;
   const std::string id = s.id;
   const auto part_size = s.part_size;
   sessions.emplace(id, std::move(s));
@@ -256,104 +317,135 @@ void simulator::impl::create_session(call& c) {
   reply(c, 201, json{{"session_id", id}, {"part_size", part_size}});
 }
 
+// Parts may arrive in any order (clients upload several at once and retry each on its own):
+// the spec's "consecutive part numbers starting at 1" is checked on the set of parts at commit.
+// Each part number must be within 1..part_count() and each part exactly its expected size.
+// Re-uploading a part number replaces that part and issues a new part_id. With
+// --strict-part-order the arrival order is enforced as well (next part, or the most recent one
+// again).
 void simulator::impl::upload_part_op(call& c) {
   const auto session_id = path_param(c, 0, "session_id");
   if (!session_id) return;
   const auto part_num = parse_u64(c.params.at(1));
   if (!part_num || *part_num == 0) return error(c, 400, "part_num must be a positive integer");
+  const std::uint64_t part = *part_num;
 
-  std::uint64_t version = 0;
-  std::uint64_t limit = 0;
-  std::uint64_t part_size = 0;
-  bool replace = false;
-  sha256 hash;
+  std::uint64_t expected = 0;
+  part_upload_mark mark(*this, *session_id, part);
   {
     std::lock_guard<std::mutex> lock(mu);
     const auto it = sessions.find(*session_id);
     if (it == sessions.end()) {
       return error(c, 404, "multipart upload session not found or already closed");
     }
-    const upload_session& s = it->second;
-    const std::uint64_t n = s.parts.size();
-    if (*part_num == n + 1) {
-      if (n > 0 && s.parts.back().size < s.part_size) {
-        return error(c, 400,
-                     "part " + std::to_string(n) + " was shorter than part_size (" +
-                         std::to_string(s.part_size) +
-                         " bytes), so it had to be the last part; re-upload it in full first");
-      }
-      hash = s.hash_all;
-    } else if (n > 0 && *part_num == n) {
-      replace = true;  // a retry of the most recent part replaces it
-      hash = s.hash_before_last;
-    } else {
+    upload_session& s = it->second;
+    if (part > s.part_count()) {
       return error(c, 400,
-                   "parts must be uploaded with consecutive part numbers starting at 1: expected " +
-                       std::to_string(n + 1) +
-                       (n > 0 ? " (or " + std::to_string(n) + " to replace the last part)" : "") +
-                       ", got " + std::to_string(*part_num));
+                   "part_num " + num(part) + " is beyond the last part: file_size " +
+                       num(s.file_size) + " in parts of part_size " + num(s.part_size) + " makes " +
+                       num(s.part_count()) + " parts");
     }
-    std::uint64_t before = 0;
-    for (std::uint64_t i = 0; i + 1 < *part_num; ++i) before += s.parts[i].size;
-    if (before >= s.file_size) {
-      return error(
-          c, 400,
-          "all " + std::to_string(s.file_size) + " bytes of file_size were already uploaded");
+    if (s.strict_order) {
+      if (const auto problem = strict_order_problem(s, part)) return error(c, 400, *problem);
     }
-    part_size = s.part_size;
-    limit = std::min(s.part_size, s.file_size - before);
-    version = s.version;
+    if (!s.uploading.insert(part).second) {
+      return error(c, 409,
+                   "part " + num(part) +
+                       " of this session is already being uploaded by another request; retry "
+                       "once that request has finished");
+    }
+    mark.hold();
+    expected = s.expected_size(part);
   }
 
-  upload_part part;
-  part.num = *part_num;
+  // Receive the body outside the lock. With --discard-content the bytes are still kept until
+  // the part is folded into the running hash; its own digest is taken as it streams.
+  upload_part received;
+  received.num = part;
+  const bool discard = opts.discard_content;
+  sha256 part_hash;
   bool overflow = false;
-  const bool keep = !opts.discard_content;
-  if (keep) part.content.reserve(std::min(limit, declared_length(c.req)));
+  received.content.reserve(std::min(expected, declared_length(c.req)));
   const bool complete = stream_body(c, [&](const char* data, std::size_t size) {
-    if (overflow || part.size + size > limit) {
+    received.size += size;
+    if (overflow || received.size > expected) {
       overflow = true;  // keep reading (and discarding) so the error reply arrives cleanly
-      part.size += size;
       return true;
     }
-    part.size += size;
-    hash.update(data, size);
-    if (keep) part.content.append(data, size);
+    if (discard) part_hash.update(data, size);
+    received.content.append(data, size);
     return true;
   });
   if (!complete) {
     return error(c, 400, "request body was not received completely; part not stored");
   }
-  if (overflow) {
-    if (part.size > part_size) {
-      return error(c, 400,
-                   "part is " + std::to_string(part.size) + " bytes, larger than part_size " +
-                       std::to_string(part_size));
-    }
-    return error(c, 400, "part would make the upload larger than file_size");
-  }
-  if (part.size == 0) return error(c, 400, "a part must not be empty");
 
-  std::lock_guard<std::mutex> lock(mu);
+  std::unique_lock<std::mutex> lock(mu);
+  mark.release();
   const auto it = sessions.find(*session_id);
   if (it == sessions.end()) {
     return error(c, 404, "multipart upload session not found or already closed");
   }
   upload_session& s = it->second;
-  if (s.version != version) {
-    return error(c, 409, "the session changed while this part was uploading; retry the part");
+  if (received.size != expected) return error(c, 400, part_size_problem(s, part, received.size));
+  if (s.strict_order) {
+    // Another part landed while this one was streaming (e.g. part n + 1 while part n was
+    // being re-sent).
+    if (const auto problem = strict_order_problem(s, part)) {
+      return error(c, 409, "the session changed while this part was uploading: " + *problem);
+    }
   }
-  part.id = "part-" + random_token(24, "0123456789abcdef");
-  const std::string part_id = part.id;
-  if (replace) {
-    s.parts.back() = std::move(part);
-  } else {
-    s.hash_before_last = s.hash_all;
-    s.parts.push_back(std::move(part));
+  if (discard) {
+    received.sha256_hex = part_hash.hex();
+    if (part <= s.folded) {
+      // Already part of the running hash: only the very same bytes can be accepted again.
+      const upload_part& old = s.parts.at(part);
+      if (old.sha256_hex != received.sha256_hex) {
+        return error(c, 409,
+                     "part " + num(part) +
+                         " was already folded into the file's running SHA-256 "
+                         "(--discard-content keeps no bytes of folded parts), so it can only be "
+                         "re-sent with identical bytes; this upload differs (sha256 " +
+                         received.sha256_hex + ", stored " + old.sha256_hex + ")");
+      }
+      std::string().swap(received.content);
+    }
   }
-  s.hash_all = hash;
-  ++s.version;
-  reply(c, 201, json{{"part_id", part_id}, {"part_num", *part_num}});
+  received.id = "part-" + random_token(24, "0123456789abcdef");
+  const std::string part_id = received.id;
+  s.parts[part] = std::move(received);  // replaces an earlier upload; its id becomes invalid
+  reply(c, 201, json{{"part_id", part_id}, {"part_num", part}});
+  if (discard) fold_parts(lock, *session_id);
+}
+
+void simulator::impl::fold_parts(std::unique_lock<std::mutex>& lock,
+                                 const std::string& session_id) {
+  auto it = sessions.find(session_id);
+  if (it == sessions.end() || it->second.folding) return;
+  it->second.folding = true;
+  while (true) {
+    upload_session& s = it->second;
+    const std::uint64_t next = s.folded + 1;
+    // Fold part `next` once the part after it is present too: the newest part of the
+    // contiguous prefix stays unfolded, so it can still be replaced by different bytes.
+    const auto p = s.parts.find(next);
+    if (p == s.parts.end() || s.parts.find(next + 1) == s.parts.end()) {
+      s.folding = false;
+      break;
+    }
+    std::string bytes = std::move(p->second.content);  // moves never throw
+    p->second.content = std::string();
+    sha256 hash = s.prefix;
+    s.folded = next;  // from now on a re-upload of `next` must carry identical bytes
+    lock.unlock();
+    hash.update(bytes);
+    std::string().swap(bytes);
+    lock.lock();
+    it = sessions.find(session_id);
+    if (it == sessions.end()) break;  // closed meanwhile (abort, reset, batch deleted)
+    it->second.prefix = hash;
+  }
+  fold_cv.notify_all();
 }
 
 void simulator::impl::commit_session(call& c) {
@@ -371,8 +463,8 @@ void simulator::impl::commit_session(call& c) {
 
   upload_session closed;
   {
-    std::lock_guard<std::mutex> lock(mu);
-    const auto it = sessions.find(*session_id);
+    std::unique_lock<std::mutex> lock(mu);
+    auto it = sessions.find(*session_id);
     if (it == sessions.end()) {
       return error(c, 404, "multipart upload session not found or already closed");
     }
@@ -380,36 +472,68 @@ void simulator::impl::commit_session(call& c) {
       sessions.erase(it);
       return reply_empty(c, 201);
     }
-    const upload_session& s = it->second;
     if (!body.contains("parts") || !body["parts"].is_array()) {
       return error(c, 400, "parts is required when action is commit");
     }
-    const json& listed = body["parts"];
-    if (listed.size() != s.parts.size()) {
-      return error(c, 400,
-                   "parts lists " + std::to_string(listed.size()) + " parts but " +
-                       std::to_string(s.parts.size()) + " were uploaded");
+    // --discard-content: the running hash is only complete once no request is folding.
+    fold_cv.wait(lock, [&] {
+      it = sessions.find(*session_id);
+      return it == sessions.end() || !it->second.folding;
+    });
+    if (it == sessions.end()) {
+      return error(c, 404, "multipart upload session not found or already closed");
     }
+    const upload_session& s = it->second;
+    const std::uint64_t count = s.part_count();
+    const json& listed = body["parts"];
     for (std::size_t i = 0; i < listed.size(); ++i) {
       const json& p = listed[i];
-      const auto num =
+      const std::string at = "parts[" + num(i) + "]";
+      const auto n =
           p.is_object() && p.contains("part_num") ? json_int64(p["part_num"]) : std::nullopt;
-      if (!num || *num != static_cast<std::int64_t>(i + 1)) {
+      if (!n || !p.contains("part_id") || !p["part_id"].is_string()) {
         return error(c, 400,
-                     "parts[" + std::to_string(i) + "].part_num must be " + std::to_string(i + 1) +
-                         " (all parts, in order)");
+                     at + " must be an object with an integer part_num and a string part_id");
       }
-      if (!p.contains("part_id") || !p["part_id"].is_string() ||
-          p["part_id"].get<std::string>() != s.parts[i].id) {
+      const std::uint64_t want = i + 1;
+      if (want > count) {
         return error(c, 400,
-                     "parts[" + std::to_string(i) + "].part_id does not match the uploaded part " +
-                         std::to_string(i + 1));
+                     "parts lists " + num(listed.size()) + " parts but the file has only " +
+                         num(count) + " (file_size " + num(s.file_size) + ", part_size " +
+                         num(s.part_size) + ")");
+      }
+      if (*n != static_cast<std::int64_t>(want)) {
+        return error(c, 400,
+                     at + ".part_num is " + std::to_string(*n) + " but must be " + num(want) +
+                         ": parts must list part numbers 1.." + num(count) +
+                         " in order, each exactly once");
+      }
+      const auto up = s.parts.find(want);
+      if (up == s.parts.end()) {
+        return error(c, 400, "part " + num(want) + " of " + num(count) + " has not been uploaded");
+      }
+      if (p["part_id"].get<std::string>() != up->second.id) {
+        return error(c, 400,
+                     at + ".part_id is not the current id of part " + num(want) +
+                         " (a re-upload of a part replaces its id)");
       }
     }
-    if (s.total() != s.file_size) {
+    if (listed.size() < count) {
+      std::string missing;
+      for (std::uint64_t n = 1; n <= count; ++n) {
+        if (s.parts.count(n) != 0) continue;
+        if (!missing.empty()) missing += ", ";
+        missing += num(n);
+      }
       return error(c, 400,
-                   "uploaded " + std::to_string(s.total()) + " bytes but file_size is " +
-                       std::to_string(s.file_size));
+                   "parts lists " + num(listed.size()) + " parts but the file has " + num(count) +
+                       " (file_size " + num(s.file_size) + ", part_size " + num(s.part_size) +
+                       "); list every part 1.." + num(count) +
+                       (missing.empty() ? "" : "; not uploaded yet: " + missing));
+    }
+    if (s.total() != s.file_size) {  // cannot happen: every part has its exact size
+      return error(c, 500,
+                   "uploaded " + num(s.total()) + " bytes but file_size is " + num(s.file_size));
     }
     if (batches.find(s.batch_id) == batches.end()) {
       return error(c, 404, "batch " + std::to_string(s.batch_id) + " not found");
@@ -418,20 +542,26 @@ void simulator::impl::commit_session(call& c) {
     sessions.erase(it);
   }
 
-  // Assemble outside the lock; hash the assembled bytes themselves (not the running hash) so
-  // the digest in /_sim/state proves the stored file is byte-identical to what was sent.
+  // Assemble outside the lock, in part-number order; hash the assembled bytes themselves (not
+  // a running hash) so the digest in /_sim/state proves the stored file is byte-identical to
+  // what was sent. With --discard-content, finish the running hash over the unfolded parts.
   stored_file f;
   f.size = closed.file_size;
   f.content_kept = !opts.discard_content;
   if (f.content_kept) {
     f.content.reserve(closed.file_size);
-    for (auto& p : closed.parts) {
+    for (auto& [n, p] : closed.parts) {
       f.content += p.content;
       std::string().swap(p.content);
     }
     f.sha256_hex = sha256::hex_of(f.content);
   } else {
-    f.sha256_hex = closed.hash_all.hex();
+    sha256 hash = closed.prefix;
+    for (auto p = closed.parts.upper_bound(closed.folded); p != closed.parts.end(); ++p) {
+      hash.update(p->second.content);
+      std::string().swap(p->second.content);
+    }
+    f.sha256_hex = hash.hex();
   }
   f.modified_s = unix_s();
   std::lock_guard<std::mutex> lock(mu);

@@ -191,6 +191,7 @@ std::string lowercase(std::string_view s) {
 simulator::impl::impl(options o) : opts(std::move(o)) {
   cfg.part_size = opts.part_size;
   cfg.page_size = opts.page_size;
+  cfg.strict_part_order = opts.strict_part_order;
   std::random_device rd;
   std::seed_seq seed{rd(), rd(), rd(), rd()};
   rng.seed(seed);
@@ -568,6 +569,7 @@ json simulator::impl::config_json() const {
               {"job_running_polls", cfg.job_running_polls},
               {"run_quota", cfg.run_quota ? json(*cfg.run_quota) : json(nullptr)},
               {"log_capacity", cfg.log_capacity},
+              {"strict_part_order", cfg.strict_part_order},
               {"discard_content", opts.discard_content},
               {"prefix", opts.prefix},
               {"port", port}};
@@ -609,17 +611,21 @@ json simulator::impl::state_json() {
             [](const auto* a, const auto* b) { return a->seq < b->seq; });
   json js = json::array();
   for (const auto* s : ordered_sessions) {
-    json parts = json::array();
-    for (const auto& p : s->parts) {
-      parts.push_back(json{{"part_num", p.num}, {"part_id", p.id}, {"size", p.size}});
+    json parts = json::array();  // by part number, whatever the arrival order
+    for (const auto& [num, p] : s->parts) {
+      parts.push_back(json{{"part_num", num}, {"part_id", p.id}, {"size", p.size}});
     }
     js.push_back(json{{"session_id", s->id},
                       {"batch_id", s->batch_id},
                       {"filename", s->filename},
                       {"file_size", s->file_size},
                       {"part_size", s->part_size},
+                      {"part_count", s->part_count()},
+                      {"strict_part_order", s->strict_order},
                       {"parts", std::move(parts)},
-                      {"bytes_uploaded", s->total()}});
+                      {"bytes_uploaded", s->total()},
+                      {"parts_in_flight", s->uploading},
+                      {"folded_parts", s->folded}});
   }
   out["multipart_sessions"] = std::move(js);
 
@@ -730,6 +736,9 @@ void simulator::impl::control_config(call& c) {
         ok = positive(q, 0);
         if (ok) next.run_quota = q;
       }
+    } else if (key == "strict_part_order") {
+      ok = value.is_boolean();
+      if (ok) next.strict_part_order = value.get<bool>();
     } else if (key == "run_final_status") {
       static const std::array<std::string_view, 4> allowed{"COMPLETE", "FAILED", "CANCELLED",
                                                            "STOPPED_AT_CHECKPOINT"};

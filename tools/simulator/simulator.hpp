@@ -23,6 +23,7 @@ struct options {
   std::uint64_t part_size = 10u * 1024u * 1024u;
   std::uint64_t page_size = 100;
   bool discard_content = false;
+  bool strict_part_order = false;
   bool exit_with_parent = false;
 };
 

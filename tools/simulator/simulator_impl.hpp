@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,7 +61,10 @@ struct upload_part {
   std::uint64_t num = 0;
   std::string id;
   std::uint64_t size = 0;
-  std::string content;  // empty when --discard-content is set
+  // The bytes. With --discard-content only until the part is folded into the session's
+  // running hash (see upload_session::folded), then released.
+  std::string content;
+  std::string sha256_hex;  // of this part alone; only computed with --discard-content
 };
 
 struct upload_session {
@@ -70,16 +74,25 @@ struct upload_session {
   std::string filename;
   std::uint64_t file_size = 0;
   std::uint64_t part_size = 0;
-  std::vector<upload_part> parts;
-  // Running hashes: over parts[0..n-2] and over parts[0..n-1], so the most recent part can
-  // be replaced (client retry) without keeping every byte when content is discarded.
-  sha256 hash_before_last;
-  sha256 hash_all;
-  std::uint64_t version = 0;  // bumped on every accepted part; detects racing uploads
+  bool strict_order = false;                   // --strict-part-order when the session was created
+  std::map<std::uint64_t, upload_part> parts;  // by part number; a re-upload replaces
+  std::set<std::uint64_t> uploading;           // part numbers whose body is being received
+  // --discard-content: `prefix` is the SHA-256 over parts 1..folded, valid while no request
+  // is folding. Part k is folded once parts 1..k+1 are all present (the newest part of the
+  // contiguous prefix stays replaceable); the rest is folded at commit.
+  sha256 prefix;
+  std::uint64_t folded = 0;
+  bool folding = false;  // one request is extending `prefix` outside the lock
 
+  // Number of parts of the file: ceil(file_size / part_size) (file_size >= 1).
+  [[nodiscard]] std::uint64_t part_count() const { return (file_size - 1) / part_size + 1; }
+  // Exact size of part `num` (1..part_count()): part_size, the last part the remainder.
+  [[nodiscard]] std::uint64_t expected_size(std::uint64_t num) const {
+    return num < part_count() ? part_size : file_size - (part_count() - 1) * part_size;
+  }
   [[nodiscard]] std::uint64_t total() const {
     std::uint64_t t = 0;
-    for (const auto& p : parts) t += p.size;
+    for (const auto& [num, p] : parts) t += p.size;
     return t;
   }
 };
@@ -161,6 +174,7 @@ struct runtime_config {
   std::uint64_t job_running_polls = 1;
   std::optional<std::uint64_t> run_quota;
   std::uint64_t log_capacity = 1000;
+  bool strict_part_order = false;
 };
 
 // One request in flight.
@@ -237,7 +251,11 @@ struct simulator::impl {
   void delete_file(call& c);
   void create_session(call& c);
   void upload_part_op(call& c);
+  class part_upload_mark;
   void commit_session(call& c);
+  // --discard-content: folds ready parts of a session into its running hash, hashing with
+  // `lock` released; called and returns with `lock` held. No-op if another request folds.
+  void fold_parts(std::unique_lock<std::mutex>& lock, const std::string& session_id);
   void poll_job(call& c);
   void remove_batch(std::int64_t id);  // needs mu
 
@@ -257,6 +275,7 @@ struct simulator::impl {
 
   std::mutex mu;
   std::condition_variable stop_cv;
+  std::condition_variable fold_cv;  // a session's `folding` went back to false
   bool stopping = false;
 
   runtime_config cfg;

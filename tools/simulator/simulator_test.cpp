@@ -577,42 +577,170 @@ TEST_CASE("multipart: happy path assembles exactly the uploaded bytes") {
   CHECK(ok(put_part(f, s.id, 5, "x")).status == 404);
 }
 
-TEST_CASE("multipart: re-uploading the most recent part replaces it") {
-  sim_fixture f({"--part-size", "4"});
-  const auto batch = f.create_batch("retry");
-  const auto s = open_session(f, {{"batch_id", batch}, {"filename", "r.bin"}, {"file_size", 6}});
-  const std::string first_id = body_of(put_part(f, s.id, 1, "AAAA"))["part_id"];
-  const std::string second_id = body_of(put_part(f, s.id, 1, "BBBB"))["part_id"];
-  CHECK(first_id != second_id);
-  const std::string last_id = body_of(put_part(f, s.id, 2, "CC"))["part_id"];
-  // Only the most recent part may be replaced.
-  CHECK(ok(put_part(f, s.id, 1, "DDDD")).status == 400);
-  const std::string last_id2 = body_of(put_part(f, s.id, 2, "EE"))["part_id"];
+namespace {
 
-  CHECK(ok(commit(f, s.id,
-                  {{"action", "commit"},
-                   {"parts",
-                    {{{"part_num", 1}, {"part_id", first_id}},
-                     {{"part_num", 2}, {"part_id", last_id2}}}}}))
-            .status == 400);
-  CHECK(ok(commit(f, s.id,
-                  {{"action", "commit"},
-                   {"parts",
-                    {{{"part_num", 1}, {"part_id", second_id}},
-                     {{"part_num", 2}, {"part_id", last_id}}}}}))
-            .status == 400);
-  CHECK(ok(commit(f, s.id,
-                  {{"action", "commit"},
-                   {"parts",
-                    {{{"part_num", 1}, {"part_id", second_id}},
-                     {{"part_num", 2}, {"part_id", last_id2}}}}}))
-            .status == 201);
-  CHECK(f.state_file(batch, "r.bin")["sha256"] == sha256::hex_of("BBBBEE"));
+json part_ref(std::uint64_t num, const std::string& id) {
+  return {{"part_num", num}, {"part_id", id}};
 }
 
-TEST_CASE("multipart: wrong sizes, gaps and bad commit lists are rejected") {
+std::string message_of(const httplib::Result& r) {
+  const json body = body_of(r);
+  REQUIRE_MESSAGE(body.contains("message"), body.dump());
+  return body["message"].get<std::string>();
+}
+
+// The /_sim/state entry of the only open multipart session.
+json only_session(const sim_fixture& f) {
+  const json sessions = f.state()["multipart_sessions"];
+  REQUIRE(sessions.size() == 1u);
+  return sessions[0];
+}
+
+// A part upload over a raw socket whose body is sent in two steps, so a test decides when the
+// simulator finishes receiving it (and so when the part number stops being "in flight").
+class held_part_upload {
+ public:
+  held_part_upload(int port, const std::string& session, std::uint64_t num, const std::string& data,
+                   std::size_t first_bytes)
+      : rest_(data.substr(first_bytes)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    timeval tv{};
+    tv.tv_sec = 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+    send_all("PUT /api/v2/batches/multipart-upload/sessions/" + session + "/parts/" +
+             std::to_string(num) + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + k_token +
+             "\r\nConnection: close\r\nContent-Type: application/octet-stream\r\n"
+             "Content-Length: " +
+             std::to_string(data.size()) + "\r\n\r\n" + data.substr(0, first_bytes));
+  }
+  held_part_upload(const held_part_upload&) = delete;
+  held_part_upload& operator=(const held_part_upload&) = delete;
+  ~held_part_upload() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // Sends the rest of the body and returns the status and body of the response.
+  std::pair<int, std::string> finish() {
+    send_all(rest_);
+    std::string raw;
+    char buf[4096];
+    while (true) {
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      raw.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd_);
+    fd_ = -1;
+    REQUIRE_MESSAGE(raw.rfind("HTTP/1.1 ", 0) == 0, raw);
+    const auto head_end = raw.find("\r\n\r\n");
+    REQUIRE(head_end != std::string::npos);
+    return {std::atoi(raw.c_str() + 9), raw.substr(head_end + 4)};
+  }
+
+ private:
+  void send_all(const std::string& bytes) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      REQUIRE(n > 0);
+      sent += static_cast<std::size_t>(n);
+    }
+  }
+
+  int fd_ = -1;
+  std::string rest_;
+};
+
+// Waits until the simulator reports part `num` of the only session as being received.
+void wait_in_flight(const sim_fixture& f, std::uint64_t num) {
+  for (int i = 0; i < 500; ++i) {
+    const json session = only_session(f);  // keep it alive while iterating
+    for (const auto& n : session.value("parts_in_flight", json::array())) {
+      if (n == num) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("part " << num << " never showed up in parts_in_flight");
+}
+
+}  // namespace
+
+TEST_CASE("multipart: parts may arrive in any order and are assembled by part number") {
+  sim_fixture f({"--part-size", "4"});
+  CHECK(json::parse(f.sim.control_get("/_sim/config").body)["strict_part_order"] == false);
+  const auto batch = f.create_batch("ooo");
+  const auto s = open_session(f, {{"batch_id", batch}, {"filename", "o.bin"}, {"file_size", 10}});
+
+  const auto r3 = put_part(f, s.id, 3, "CC");
+  REQUIRE(ok(r3).status == 201);
+  CHECK(body_of(r3)["part_num"] == 3);
+  const std::string id3 = body_of(r3)["part_id"];
+  const std::string id1 = body_of(put_part(f, s.id, 1, "AAAA"))["part_id"];
+
+  // /_sim/state lists the parts by part number, not by arrival.
+  json session = only_session(f);
+  CHECK(session["part_count"] == 3);
+  CHECK(session["bytes_uploaded"] == 6);
+  REQUIRE(session["parts"].size() == 2u);
+  CHECK(session["parts"][0] == json{{"part_num", 1}, {"part_id", id1}, {"size", 4}});
+  CHECK(session["parts"][1] == json{{"part_num", 3}, {"part_id", id3}, {"size", 2}});
+  CHECK(session["parts_in_flight"].empty());
+
+  const std::string id2 = body_of(put_part(f, s.id, 2, "BBBB"))["part_id"];
+  session = only_session(f);
+  REQUIRE(session["parts"].size() == 3u);
+  CHECK(session["parts"][1]["part_num"] == 2);
+  CHECK(session["parts"][1]["part_id"] == id2);
+  CHECK(session["bytes_uploaded"] == 10);
+
+  const auto done = commit(
+      f, s.id,
+      {{"action", "commit"}, {"parts", {part_ref(1, id1), part_ref(2, id2), part_ref(3, id3)}}});
+  CHECK(ok(done).status == 201);
+  const json file = f.state_file(batch, "o.bin");
+  REQUIRE(file.is_object());
+  CHECK(file["size"] == 10);
+  CHECK(file["sha256"] == sha256::hex_of("AAAABBBBCC"));
+}
+
+TEST_CASE("multipart: re-uploading any part replaces it and invalidates the old id") {
+  sim_fixture f({"--part-size", "4"});
+  const auto batch = f.create_batch("retry");
+  const auto s = open_session(f, {{"batch_id", batch}, {"filename", "r.bin"}, {"file_size", 10}});
+  const std::string a1 = body_of(put_part(f, s.id, 1, "AAAA"))["part_id"];
+  const std::string b2 = body_of(put_part(f, s.id, 2, "BBBB"))["part_id"];
+  const std::string c3 = body_of(put_part(f, s.id, 3, "CC"))["part_id"];
+  // Replace an early part after later ones have arrived.
+  const std::string x1 = body_of(put_part(f, s.id, 1, "XXXX"))["part_id"];
+  CHECK(x1 != a1);
+  CHECK(only_session(f)["parts"][0]["part_id"] == x1);
+  CHECK(only_session(f)["parts"].size() == 3u);
+
+  const auto stale = commit(
+      f, s.id,
+      {{"action", "commit"}, {"parts", {part_ref(1, a1), part_ref(2, b2), part_ref(3, c3)}}});
+  CHECK(ok(stale).status == 400);
+  CHECK(message_of(stale).find("parts[0].part_id is not the current id of part 1") !=
+        std::string::npos);
+  CHECK(f.state()["multipart_sessions"].size() == 1u);  // a failed commit keeps the session
+
+  CHECK(ok(commit(f, s.id,
+                  {{"action", "commit"},
+                   {"parts", {part_ref(1, x1), part_ref(2, b2), part_ref(3, c3)}}}))
+            .status == 201);
+  CHECK(f.state_file(batch, "r.bin")["sha256"] == sha256::hex_of("XXXXBBBBCC"));
+}
+
+TEST_CASE("multipart: wrong sizes, part numbers beyond the count and bad commit lists") {
   sim_fixture f({"--part-size", "1000"});
-  const auto batch = f.create_batch("strict");
+  const auto batch = f.create_batch("checks");
 
   // Session creation validation.
   const auto create = [&](const json& req) {
@@ -628,46 +756,241 @@ TEST_CASE("multipart: wrong sizes, gaps and bad commit lists are rejected") {
   CHECK(create({{"filename", "a"}, {"file_size", 10}}) == 400);
   CHECK(create({{"batch_id", 777777}, {"filename", "a"}, {"file_size", 10}}) == 404);
 
+  // 2500 bytes in parts of 1000: parts 1 and 2 of 1000 bytes, part 3 of 500.
   const auto s = open_session(f, {{"batch_id", batch}, {"filename", "s.bin"}, {"file_size", 2500}});
   CHECK(s.part_size == 1000u);
   const std::string full(1000, 'f');
+  const std::string tail(500, 'z');
 
-  CHECK(ok(put_part(f, s.id, 2, full)).status == 400);  // must start at 1
   CHECK(ok(put_part(f, s.id, 0, full)).status == 400);
-  CHECK(ok(put_part(f, s.id, 1, "")).status == 400);                      // empty part
-  CHECK(ok(put_part(f, s.id, 1, std::string(1001, 'x'))).status == 400);  // above part_size
-  CHECK(ok(put_part(f, s.id, 1, std::string(999, 's'))).status == 201);   // short: must be last
-  CHECK(ok(put_part(f, s.id, 2, full)).status == 400);  // ...so no part may follow it
-  const std::string id1 = body_of(put_part(f, s.id, 1, full))["part_id"];  // replace in full
-  CHECK(ok(put_part(f, s.id, 3, full)).status == 400);                     // gap
+  const auto beyond = put_part(f, s.id, 4, full);
+  CHECK(ok(beyond).status == 400);
+  CHECK(message_of(beyond).find("beyond the last part") != std::string::npos);
+  CHECK(message_of(beyond).find("makes 3 parts") != std::string::npos);
+  CHECK(ok(put_part(f, s.id, 1, "")).status == 400);
+  const auto short1 = put_part(f, s.id, 1, std::string(999, 's'));
+  CHECK(ok(short1).status == 400);
+  CHECK(message_of(short1).find("exactly part_size (1000 bytes)") != std::string::npos);
+  CHECK(ok(put_part(f, s.id, 2, std::string(1001, 'x'))).status == 400);
+  CHECK(ok(put_part(f, s.id, 3, std::string(499, 'x'))).status == 400);
+  CHECK(ok(put_part(f, s.id, 3, std::string(501, 'x'))).status == 400);
+  const auto long3 = put_part(f, s.id, 3, full);
+  CHECK(ok(long3).status == 400);
+  CHECK(message_of(long3).find("must be exactly 500 bytes") != std::string::npos);
+  CHECK(only_session(f)["parts"].empty());  // nothing above was stored
+
+  // Parts 1 and 3, with a gap at 2.
+  const std::string id1 = body_of(put_part(f, s.id, 1, full))["part_id"];
+  const std::string id3 = body_of(put_part(f, s.id, 3, tail))["part_id"];
+  const json p1 = part_ref(1, id1);
+  const json p3 = part_ref(3, id3);
+  const auto gap =
+      commit(f, s.id, {{"action", "commit"}, {"parts", {p1, part_ref(2, "part-bogus"), p3}}});
+  CHECK(ok(gap).status == 400);
+  CHECK(message_of(gap).find("part 2 of 3 has not been uploaded") != std::string::npos);
+  const auto skipped = commit(f, s.id, {{"action", "commit"}, {"parts", {p1, p3}}});
+  CHECK(ok(skipped).status == 400);
+  CHECK(message_of(skipped).find("parts[1].part_num is 3 but must be 2") != std::string::npos);
+  const auto partial = commit(f, s.id, {{"action", "commit"}, {"parts", {p1}}});
+  CHECK(ok(partial).status == 400);
+  CHECK(message_of(partial).find("not uploaded yet: 2") != std::string::npos);
+
   const std::string id2 = body_of(put_part(f, s.id, 2, full))["part_id"];
-  CHECK(ok(put_part(f, s.id, 3, std::string(600, 'x'))).status == 400);  // beyond file_size
-
-  // Committing before the total reaches file_size fails and keeps the session open.
-  const json two{{{"part_num", 1}, {"part_id", id1}}, {{"part_num", 2}, {"part_id", id2}}};
-  CHECK(ok(commit(f, s.id, {{"action", "commit"}, {"parts", two}})).status == 400);
-
-  const std::string id3 = body_of(put_part(f, s.id, 3, std::string(500, 'z')))["part_id"];
-  const json p1{{"part_num", 1}, {"part_id", id1}};
-  const json p2{{"part_num", 2}, {"part_id", id2}};
-  const json p3{{"part_num", 3}, {"part_id", id3}};
-  CHECK(ok(commit(f, s.id, {{"action", "commit"}, {"parts", {p1, p2}}})).status == 400);
-  CHECK(ok(commit(f, s.id, {{"action", "commit"}, {"parts", {p2, p1, p3}}})).status == 400);
-  CHECK(ok(commit(f, s.id,
-                  {{"action", "commit"},
-                   {"parts", {p1, p2, {{"part_num", 3}, {"part_id", "part-bogus"}}}}}))
-            .status == 400);
+  const json p2 = part_ref(2, id2);
+  const auto few = commit(f, s.id, {{"action", "commit"}, {"parts", {p1, p2}}});
+  CHECK(ok(few).status == 400);
+  CHECK(message_of(few).find("parts lists 2 parts but the file has 3") != std::string::npos);
+  const auto swapped = commit(f, s.id, {{"action", "commit"}, {"parts", {p2, p1, p3}}});
+  CHECK(ok(swapped).status == 400);
+  CHECK(message_of(swapped).find("parts[0].part_num is 2 but must be 1") != std::string::npos);
+  CHECK(ok(commit(f, s.id, {{"action", "commit"}, {"parts", {p1, p1, p3}}})).status == 400);
+  const auto many = commit(f, s.id, {{"action", "commit"}, {"parts", {p1, p2, p3, p3}}});
+  CHECK(ok(many).status == 400);
+  CHECK(message_of(many).find("has only 3") != std::string::npos);
+  CHECK(ok(commit(f, s.id, {{"action", "commit"}, {"parts", {p1, p2, part_ref(3, id2)}}})).status ==
+        400);
+  CHECK(
+      ok(commit(f, s.id, {{"action", "commit"}, {"parts", {p1, p2, {{"part_num", 3}}}}})).status ==
+      400);
+  CHECK(ok(commit(f, s.id, {{"action", "commit"}, {"parts", {p1, p2, "x"}}})).status == 400);
   CHECK(ok(commit(f, s.id, {{"action", "commit"}})).status == 400);
   CHECK(ok(commit(f, s.id, {{"action", "finish"}})).status == 400);
   CHECK(f.state()["multipart_sessions"].size() == 1u);
   CHECK(f.state_file(batch, "s.bin").is_null());
 
   CHECK(ok(commit(f, s.id, {{"action", "commit"}, {"parts", {p1, p2, p3}}})).status == 201);
-  CHECK(f.state_file(batch, "s.bin")["sha256"] ==
-        sha256::hex_of(full + full + std::string(500, 'z')));
+  CHECK(f.state_file(batch, "s.bin")["sha256"] == sha256::hex_of(full + full + tail));
 
   CHECK(ok(put_part(f, "no-such-session", 1, "x")).status == 404);
   CHECK(ok(commit(f, "no-such-session", {{"action", "abort"}})).status == 404);
+}
+
+TEST_CASE("multipart: different parts of one session upload concurrently") {
+  for (const bool discard : {false, true}) {
+    CAPTURE(discard);
+    std::vector<std::string> args{"--part-size", "262144"};
+    if (discard) args.emplace_back("--discard-content");
+    sim_fixture f(args);
+    const auto batch = f.create_batch("parallel-parts");
+    constexpr std::uint64_t k_parts = 8;
+    const std::string data = pattern_bytes(7 * 262144 + 1234, discard ? 21 : 22);
+    const auto s =
+        open_session(f, {{"batch_id", batch}, {"filename", "p.bin"}, {"file_size", data.size()}});
+
+    std::vector<int> status(k_parts, 0);
+    std::vector<std::string> ids(k_parts);
+    std::atomic<std::uint64_t> ready{0};
+    std::vector<std::thread> threads;
+    // Highest part numbers first, so arrival is out of order even without overlap.
+    for (std::uint64_t i = 0; i < k_parts; ++i) {
+      const std::uint64_t n = k_parts - i;
+      threads.emplace_back([&, n] {
+        httplib::Client c("127.0.0.1", f.sim.port());
+        c.set_bearer_token_auth(k_token);
+        const std::string body = data.substr((n - 1) * 262144, 262144);
+        ++ready;
+        while (ready.load() < k_parts) std::this_thread::yield();
+        const auto r = c.Put(
+            "/api/v2/batches/multipart-upload/sessions/" + s.id + "/parts/" + std::to_string(n),
+            body, "application/octet-stream");
+        if (!r) return;
+        status[n - 1] = r->status;
+        const json j = json::parse(r->body, nullptr, false);
+        if (r->status == 201 && j.is_object()) ids[n - 1] = j.value("part_id", "");
+      });
+    }
+    for (auto& t : threads) t.join();
+    json parts = json::array();
+    for (std::uint64_t n = 1; n <= k_parts; ++n) {
+      CAPTURE(n);
+      CHECK(status[n - 1] == 201);
+      parts.push_back(part_ref(n, ids[n - 1]));
+    }
+    if (discard) CHECK(only_session(f)["folded_parts"] == k_parts - 1);
+    CHECK(ok(commit(f, s.id, {{"action", "commit"}, {"parts", parts}})).status == 201);
+    const json file = f.state_file(batch, "p.bin");
+    REQUIRE(file.is_object());
+    CHECK(file["size"] == data.size());
+    CHECK(file["sha256"] == sha256::hex_of(data));
+  }
+}
+
+TEST_CASE("multipart: a part number being received refuses a second upload; others proceed") {
+  sim_fixture f({"--part-size", "100"});
+  const auto batch = f.create_batch("in-flight");
+  const auto s = open_session(f, {{"batch_id", batch}, {"filename", "i.bin"}, {"file_size", 250}});
+  const std::string two(100, '2');
+  held_part_upload slow(f.sim.port(), s.id, 2, two, 40);
+  wait_in_flight(f, 2);
+
+  const auto twice = put_part(f, s.id, 2, two);
+  CHECK(ok(twice).status == 409);
+  CHECK(message_of(twice).find("already being uploaded") != std::string::npos);
+  // Other part numbers are not held up while part 2 is still arriving.
+  const std::string id3 = body_of(put_part(f, s.id, 3, std::string(50, '3')))["part_id"];
+  const std::string id1 = body_of(put_part(f, s.id, 1, std::string(100, '1')))["part_id"];
+  CHECK(only_session(f)["parts_in_flight"] == json::array({2}));
+
+  const auto [status, body] = slow.finish();
+  REQUIRE(status == 201);
+  const std::string id2 = json::parse(body)["part_id"];
+  CHECK(only_session(f)["parts_in_flight"].empty());
+  CHECK(ok(commit(f, s.id,
+                  {{"action", "commit"},
+                   {"parts", {part_ref(1, id1), part_ref(2, id2), part_ref(3, id3)}}}))
+            .status == 201);
+  CHECK(f.state_file(batch, "i.bin")["sha256"] ==
+        sha256::hex_of(std::string(100, '1') + two + std::string(50, '3')));
+}
+
+TEST_CASE("multipart: --strict-part-order enforces the arrival order") {
+  sim_fixture f({"--part-size", "4", "--strict-part-order"});
+  CHECK(json::parse(f.sim.control_get("/_sim/config").body)["strict_part_order"] == true);
+  const auto batch = f.create_batch("strict");
+  const auto s = open_session(f, {{"batch_id", batch}, {"filename", "r.bin"}, {"file_size", 10}});
+  CHECK(only_session(f)["strict_part_order"] == true);
+
+  const auto early = put_part(f, s.id, 2, "BBBB");
+  CHECK(ok(early).status == 400);
+  CHECK(message_of(early).find("expected 1, got 2") != std::string::npos);
+  const std::string first_id = body_of(put_part(f, s.id, 1, "AAAA"))["part_id"];
+  const std::string second_id = body_of(put_part(f, s.id, 1, "BBBB"))["part_id"];  // replaces
+  CHECK(first_id != second_id);
+  CHECK(ok(put_part(f, s.id, 3, "CC")).status == 400);  // gap
+  const std::string mid_id = body_of(put_part(f, s.id, 2, "CCCC"))["part_id"];
+  // Only the most recent part may be re-sent.
+  const auto older = put_part(f, s.id, 1, "DDDD");
+  CHECK(ok(older).status == 400);
+  CHECK(message_of(older).find("or 2 to replace the most recent part") != std::string::npos);
+  const std::string mid_id2 = body_of(put_part(f, s.id, 2, "EEEE"))["part_id"];
+  const std::string last_id = body_of(put_part(f, s.id, 3, "FF"))["part_id"];
+
+  CHECK(ok(commit(f, s.id,
+                  {{"action", "commit"},
+                   {"parts", {part_ref(1, first_id), part_ref(2, mid_id2), part_ref(3, last_id)}}}))
+            .status == 400);
+  CHECK(ok(commit(f, s.id,
+                  {{"action", "commit"},
+                   {"parts", {part_ref(1, second_id), part_ref(2, mid_id), part_ref(3, last_id)}}}))
+            .status == 400);
+  CHECK(
+      ok(commit(f, s.id,
+                {{"action", "commit"},
+                 {"parts", {part_ref(1, second_id), part_ref(2, mid_id2), part_ref(3, last_id)}}}))
+          .status == 201);
+  CHECK(f.state_file(batch, "r.bin")["sha256"] == sha256::hex_of("BBBBEEEEFF"));
+}
+
+TEST_CASE("multipart: strict order with --discard-content can still replace the newest part") {
+  sim_fixture f({"--part-size", "4", "--strict-part-order", "--discard-content"});
+  const auto batch = f.create_batch("strict-discard");
+  const auto s = open_session(f, {{"batch_id", batch}, {"filename", "sd.bin"}, {"file_size", 10}});
+  const std::string a1 = body_of(put_part(f, s.id, 1, "AAAA"))["part_id"];
+  CHECK(ok(put_part(f, s.id, 2, "zzzz")).status == 201);
+  CHECK(only_session(f)["folded_parts"] == 1);
+  const std::string b2 = body_of(put_part(f, s.id, 2, "BBBB"))["part_id"];  // different bytes
+  CHECK(ok(put_part(f, s.id, 1, "AAAA")).status == 400);  // strict: not the most recent part
+  const std::string c3 = body_of(put_part(f, s.id, 3, "CC"))["part_id"];
+  CHECK(ok(commit(f, s.id,
+                  {{"action", "commit"},
+                   {"parts", {part_ref(1, a1), part_ref(2, b2), part_ref(3, c3)}}}))
+            .status == 201);
+  CHECK(f.state_file(batch, "sd.bin")["sha256"] == sha256::hex_of("AAAABBBBCC"));
+}
+
+TEST_CASE("multipart: strict order re-checks a part that another part overtook") {
+  sim_fixture f({"--part-size", "100", "--strict-part-order"});
+  const auto batch = f.create_batch("overtaken");
+  const auto s = open_session(f, {{"batch_id", batch}, {"filename", "o.bin"}, {"file_size", 250}});
+  CHECK(ok(put_part(f, s.id, 1, std::string(100, '1'))).status == 201);
+  CHECK(ok(put_part(f, s.id, 2, std::string(100, '2'))).status == 201);
+  // Re-send part 2 (allowed: the most recent part), but let part 3 land first.
+  held_part_upload resend(f.sim.port(), s.id, 2, std::string(100, 'x'), 10);
+  wait_in_flight(f, 2);
+  CHECK(ok(put_part(f, s.id, 3, std::string(50, '3'))).status == 201);
+  const auto [status, body] = resend.finish();
+  CHECK(status == 409);
+  CHECK(body.find("changed while this part was uploading") != std::string::npos);
+  CHECK(only_session(f)["parts"][1]["size"] == 100);
+}
+
+TEST_CASE("multipart: strict_part_order via /_sim/config applies to new sessions") {
+  sim_fixture f({"--part-size", "4"});
+  const auto batch = f.create_batch("cfg-strict");
+  const auto lax = open_session(f, {{"batch_id", batch}, {"filename", "a"}, {"file_size", 10}});
+  f.config({{"strict_part_order", true}});
+  CHECK(json::parse(f.sim.control_get("/_sim/config").body)["strict_part_order"] == true);
+  const auto strict = open_session(f, {{"batch_id", batch}, {"filename", "b"}, {"file_size", 10}});
+  CHECK(ok(put_part(f, strict.id, 2, "BBBB")).status == 400);
+  CHECK(ok(put_part(f, lax.id, 2, "BBBB")).status == 201);  // created before the change
+  f.config({{"strict_part_order", false}});
+  const auto lax2 = open_session(f, {{"batch_id", batch}, {"filename", "c"}, {"file_size", 10}});
+  CHECK(ok(put_part(f, lax2.id, 3, "CC")).status == 201);
+  CHECK(f.sim.control_post("/_sim/config", R"({"strict_part_order": "yes"})").status == 400);
+  CHECK(f.sim.control_post("/_sim/config", R"({"strict_part_order": 1})").status == 400);
+  CHECK(json::parse(f.sim.control_get("/_sim/config").body)["strict_part_order"] == false);
+  CHECK_THROWS_AS(simulator_process(AIHUB_SIMULATOR_PATH, {"--strict-part-order=yes"}),
+                  std::runtime_error);
 }
 
 TEST_CASE("multipart: abort discards the session and its parts") {
@@ -1132,15 +1455,82 @@ TEST_CASE("--discard-content keeps only size and sha256") {
   const std::string p3 = body_of(put_part(f, s.id, 3, "cc"))["part_id"];
   CHECK(ok(commit(f, s.id,
                   {{"action", "commit"},
-                   {"parts",
-                    {{{"part_num", 1}, {"part_id", p1}},
-                     {{"part_num", 2}, {"part_id", p2}},
-                     {{"part_num", 3}, {"part_id", p3}}}}}))
+                   {"parts", {part_ref(1, p1), part_ref(2, p2), part_ref(3, p3)}}}))
             .status == 201);
   const json two = f.state_file(batch, "two");
   CHECK(two["size"] == 12);
   CHECK(two["sha256"] == sha256::hex_of("aaaaabbbbbcc"));
   CHECK(two["content_kept"] == false);
+}
+
+TEST_CASE("--discard-content: out-of-order parts, a running hash, and folded parts") {
+  sim_fixture f({"--discard-content", "--part-size", "4"});
+  const auto batch = f.create_batch("discard-ooo");
+  // 14 bytes: parts of 4, 4, 4 and 2.
+  const auto s = open_session(f, {{"batch_id", batch}, {"filename", "d.bin"}, {"file_size", 14}});
+  const std::string d4 = body_of(put_part(f, s.id, 4, "DD"))["part_id"];
+  const std::string b2 = body_of(put_part(f, s.id, 2, "BBBB"))["part_id"];
+  CHECK(only_session(f)["folded_parts"] == 0);  // part 1 is missing: nothing to fold yet
+  const std::string a1 = body_of(put_part(f, s.id, 1, "AAAA"))["part_id"];
+  // Part 1 is folded; part 2 (the newest of the prefix, part 3 absent) is held back.
+  CHECK(only_session(f)["folded_parts"] == 1);
+  const std::string b2x = body_of(put_part(f, s.id, 2, "bbbb"))["part_id"];  // still replaceable
+  CHECK(b2x != b2);
+  const std::string c3 = body_of(put_part(f, s.id, 3, "CCCC"))["part_id"];
+  CHECK(only_session(f)["folded_parts"] == 3);
+
+  // A folded part accepts only the very same bytes again.
+  const auto changed = put_part(f, s.id, 1, "XXXX");
+  CHECK(ok(changed).status == 409);
+  CHECK(message_of(changed).find("identical bytes") != std::string::npos);
+  const auto changed2 = put_part(f, s.id, 2, "BBBB");  // the bytes part 2 had before
+  CHECK(ok(changed2).status == 409);
+  const std::string b2y = body_of(put_part(f, s.id, 2, "bbbb"))["part_id"];  // same bytes
+  CHECK(b2y != b2x);
+  CHECK(only_session(f)["parts"][1]["part_id"] == b2y);
+  // The unfolded last part can still change.
+  const std::string d4x = body_of(put_part(f, s.id, 4, "dd"))["part_id"];
+
+  const auto stale =
+      commit(f, s.id,
+             {{"action", "commit"},
+              {"parts", {part_ref(1, a1), part_ref(2, b2x), part_ref(3, c3), part_ref(4, d4x)}}});
+  CHECK(ok(stale).status == 400);
+  CHECK(
+      ok(commit(f, s.id,
+                {{"action", "commit"},
+                 {"parts", {part_ref(1, a1), part_ref(2, b2y), part_ref(3, c3), part_ref(4, d4)}}}))
+          .status == 400);
+  CHECK(f.state()["multipart_sessions"].size() == 1u);
+  CHECK(ok(commit(
+               f, s.id,
+               {{"action", "commit"},
+                {"parts", {part_ref(1, a1), part_ref(2, b2y), part_ref(3, c3), part_ref(4, d4x)}}}))
+            .status == 201);
+  const json file = f.state_file(batch, "d.bin");
+  REQUIRE(file.is_object());
+  CHECK(file["content_kept"] == false);
+  CHECK(file["size"] == 14);
+  CHECK(file["sha256"] == sha256::hex_of("AAAAbbbbCCCCdd"));
+}
+
+TEST_CASE("--discard-content: reverse arrival still gives the whole-file sha256") {
+  sim_fixture f({"--discard-content", "--part-size", "1000"});
+  const auto batch = f.create_batch("reverse");
+  const std::string data = pattern_bytes(9500, 5);
+  const auto s = open_session(f, {{"batch_id", batch}, {"filename", "r.bin"}, {"file_size", 9500}});
+  std::vector<std::string> ids(10);
+  for (std::uint64_t n = 10; n >= 1; --n) {
+    const auto r = put_part(f, s.id, n, data.substr((n - 1) * 1000, 1000));
+    REQUIRE(ok(r).status == 201);
+    ids[n - 1] = body_of(r)["part_id"].get<std::string>();
+    // Nothing can be folded until part 1 arrives; then everything but the last part.
+    CHECK(only_session(f)["folded_parts"] == (n == 1 ? 9 : 0));
+  }
+  json parts = json::array();
+  for (std::uint64_t n = 1; n <= 10; ++n) parts.push_back(part_ref(n, ids[n - 1]));
+  CHECK(ok(commit(f, s.id, {{"action", "commit"}, {"parts", parts}})).status == 201);
+  CHECK(f.state_file(batch, "r.bin")["sha256"] == sha256::hex_of(data));
 }
 
 TEST_CASE("concurrent uploads from several clients all land") {
