@@ -443,10 +443,7 @@ struct poll_batches_job {
 
   std::string job_id{};
 
-  result<void> validate(const settings&) const {
-    AIHUB_TRY(check_not_empty("job_id", job_id));
-    return check("job_id", rules::header_value_problem(job_id));
-  }
+  result<void> validate(const settings&) const { return check_path_id("job_id", job_id); }
   std::string target() const {
     return std::move(url::target_builder().path("/v2/batches/jobs").segment(job_id)).take();
   }
@@ -509,7 +506,7 @@ struct upload_part {
   std::optional<multipart_layout> layout{};
 
   result<void> validate(const settings&) const {
-    AIHUB_TRY(check_not_empty("session_id", session_id));
+    AIHUB_TRY(check_path_id("session_id", session_id));
     if (part_num < 1) return validation_error("part_num", "must start at 1");
     AIHUB_TRY(detail::check_upload_content(content));
     if (http::body_size(content) < 1 && !layout)
@@ -556,7 +553,7 @@ struct commit_multipart_upload {
       layout{};  ///< when set, the part count must match the file's split
 
   result<void> validate(const settings&) const {
-    AIHUB_TRY(check_not_empty("session_id", session_id));
+    AIHUB_TRY(check_path_id("session_id", session_id));
     if (parts.empty()) return validation_error("parts", "a commit must list the uploaded parts");
     for (std::size_t i = 0; i < parts.size(); ++i) {
       std::string field = "parts[" + std::to_string(i) + "]";
@@ -610,7 +607,7 @@ struct abort_multipart_upload {
 
   std::string session_id{};
 
-  result<void> validate(const settings&) const { return check_not_empty("session_id", session_id); }
+  result<void> validate(const settings&) const { return check_path_id("session_id", session_id); }
   std::string target() const { return detail::session_target(session_id); }
   http::body body() const { return detail::json_text(R"({"action":"abort"})"); }
 };

@@ -79,9 +79,14 @@ class body_stream {
     if (!file_) {
       file_ = std::fopen(f.path.c_str(), "rb");
       if (!file_) return file_error("cannot open", f.path);
+      static_assert(sizeof(off_t) >= 8, "build with 64-bit file offsets (_FILE_OFFSET_BITS=64)");
+      errno = 0;
       if (f.offset + position_ > static_cast<std::uint64_t>(INT64_MAX) ||
-          fseeko(file_, static_cast<off_t>(f.offset + position_), SEEK_SET) != 0)
-        return file_error("cannot seek in", f.path);
+          fseeko(file_, static_cast<off_t>(f.offset + position_), SEEK_SET) != 0) {
+        error e = file_error("cannot seek in", f.path);
+        close_file();  // a later read must not start from offset 0
+        return e;
+      }
     }
     std::size_t n = std::fread(out.data(), 1, out.size(), file_);
     if (n == 0 && std::ferror(file_)) return file_error("cannot read", f.path);

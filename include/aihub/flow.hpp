@@ -43,7 +43,16 @@ struct done_step {};
 
 using step = std::variant<send_step, wait_step, await_step, done_step>;
 
-/// Everything a call needs besides the operation.
+/// `t + d`, clamped to the largest time point instead of overflowing (a "forever" timeout).
+inline time_point add_saturating(time_point t, std::chrono::milliseconds d) noexcept {
+  if (d.count() <= 0) return t;
+  // Compared in milliseconds: converting a huge `d` to the clock's ticks would itself overflow.
+  auto room = std::chrono::duration_cast<std::chrono::milliseconds>(time_point::max() - t);
+  if (room <= d) return time_point::max();
+  return t + d;
+}
+
+/// Everything a call needs besides the operation. Flows keep a pointer to it: it must outlive them.
 struct call_context {
   const settings* config = nullptr;
   call_options options{};
@@ -58,10 +67,8 @@ class call {
   using value_type = typename Op::response_type;
 
   call(Op op, const call_context& context, std::uint64_t id = 0)
-      : op_(std::move(op)),
-        context_(&context),
-        id_(id),
-        jitter_(context.retry.jitter_seed ^ (id * 0x2545F4914F6CDD1Dull)) {}
+      : op_(std::move(op)), context_(&context), id_(id), jitter_(seed_for(context, id)) {}
+  call(Op, const call_context&&, std::uint64_t = 0) = delete;  // the context must outlive the call
 
   step next(time_point now) {
     switch (state_) {
@@ -77,6 +84,22 @@ class call {
           outcome_ = result<value_type>(std::move(e));
           state_ = state::done;
           return done_step{};
+        }
+        // A streamed body was consumed by the last attempt: start it over, or give up with the
+        // error that caused the retry rather than resend a half-read body.
+        if (attempts_ > 0) {
+          if (auto* streamed = std::get_if<http::reader_body>(&request->body)) {
+            auto rewound = streamed->reader && streamed->reader->can_rewind()
+                               ? streamed->reader->rewind()
+                               : result<void>(make_error(error_kind::protocol, "not rewindable"));
+            if (!rewound) {
+              error e = last_error_ ? *last_error_ : std::move(rewound).error();
+              e.message.append(" (not retried: the request body cannot be replayed)");
+              outcome_ = result<value_type>(std::move(e));
+              state_ = state::done;
+              return done_step{};
+            }
+          }
         }
         state_ = state::in_flight;
         ++attempts_;
@@ -107,7 +130,7 @@ class call {
               next_retry_delay(context_->retry, Op::endpoint_info, attempts_, decoded.error(),
                                elapsed, jitter_, context_->wall_clock())) {
         last_error_ = decoded.error();
-        retry_at_ = now + *delay;
+        retry_at_ = add_saturating(now, *delay);
         state_ = state::backing_off;
         return;
       }
@@ -118,6 +141,7 @@ class call {
 
   bool done() const noexcept { return state_ == state::done; }
   bool in_flight() const noexcept { return state_ == state::in_flight; }
+  bool backing_off() const noexcept { return state_ == state::backing_off; }
   int attempts() const noexcept { return attempts_; }
   const Op& operation() const noexcept { return op_; }
   /// The error that caused the current backoff, if any.
@@ -130,6 +154,15 @@ class call {
 
  private:
   enum class state : std::uint8_t { ready, in_flight, backing_off, done };
+
+  static std::uint64_t seed_for(const call_context& context, std::uint64_t id) noexcept {
+    std::uint64_t seed =
+        context.retry.jitter_seed
+            ? *context.retry.jitter_seed
+            : static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&context)) ^
+                  static_cast<std::uint64_t>(clock::now().time_since_epoch().count());
+    return seed ^ (id * 0x2545F4914F6CDD1Dull);
+  }
 
   static error tag(error e) {
     e.operation = std::string(Op::endpoint_info.operation_id);

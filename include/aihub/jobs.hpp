@@ -25,10 +25,7 @@ struct get_job {
 
   std::string job_id{};
 
-  result<void> validate(const settings&) const {
-    AIHUB_TRY(check_not_empty("job_id", job_id));
-    return check("job_id", rules::header_value_problem(job_id));
-  }
+  result<void> validate(const settings&) const { return check_path_id("job_id", job_id); }
   std::string target() const {
     return std::move(url::target_builder(16 + job_id.size() * 3).path("/v2/jobs").segment(job_id))
         .take();

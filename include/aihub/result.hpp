@@ -116,7 +116,7 @@ class [[nodiscard]] result<void> {
     AIHUB_ASSERT(!ok_);
     return failure_;
   }
-  ::aihub::error&& error() && {
+  ::aihub::error error() && {
     AIHUB_ASSERT(!ok_);
     return std::move(failure_);
   }
@@ -170,13 +170,13 @@ class [[nodiscard]] result {
     AIHUB_ASSERT(has_value());
     return *std::get_if<0>(&state_);
   }
-  T&& value() && {
+  T value() && {
     AIHUB_ASSERT(has_value());
     return std::move(*std::get_if<0>(&state_));
   }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
+  T operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
@@ -184,7 +184,7 @@ class [[nodiscard]] result {
     AIHUB_ASSERT(!has_value());
     return *std::get_if<1>(&state_);
   }
-  ::aihub::error&& error() && {
+  ::aihub::error error() && {
     AIHUB_ASSERT(!has_value());
     return std::move(*std::get_if<1>(&state_));
   }

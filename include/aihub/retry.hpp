@@ -29,7 +29,9 @@ struct retry_policy {
   std::chrono::milliseconds max_total{120000};  ///< no retry starts once this much time has gone by
   bool honour_retry_after = true;  ///< a Retry-After longer than max_backoff still wins
   std::array<int, 8> statuses{429, 502, 503, 504};  ///< zeros are unused slots
-  std::uint64_t jitter_seed = 0x9E3779B97F4A7C15ull;
+  /// Seed of the jitter. Unset, every client seeds from its own address and the clock, so clients
+  /// that failed together do not retry in lockstep; set it for reproducible delays in tests.
+  std::optional<std::uint64_t> jitter_seed{};
 
   static retry_policy none() {
     retry_policy p;
@@ -143,7 +145,7 @@ inline std::optional<std::chrono::milliseconds> next_retry_delay(
       std::chrono::milliseconds(static_cast<std::int64_t>(backoff * (0.5 + 0.5 * jitter.next())));
   if (policy.honour_retry_after && !e.retry_after.empty())
     if (auto asked = parse_retry_after(e.retry_after, wall_now)) delay = std::max(delay, *asked);
-  if (elapsed + delay > policy.max_total) return std::nullopt;
+  if (elapsed > policy.max_total || delay > policy.max_total - elapsed) return std::nullopt;
   return delay;
 }
 

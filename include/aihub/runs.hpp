@@ -148,8 +148,7 @@ inline result<void> check_optional_text(std::string_view field,
 /// An id that goes into the path: present and free of control characters (a pasted id with a
 /// trailing newline is a bug worth naming, even though the segment would be encoded).
 inline result<void> check_id(std::string_view field, std::string_view value) {
-  AIHUB_TRY(check_not_empty(field, value));
-  return check(field, rules::header_value_problem(value));
+  return check_path_id(field, value);
 }
 
 inline std::string indexed(std::string_view prefix, std::size_t i, std::string_view suffix = {}) {

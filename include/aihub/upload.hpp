@@ -140,11 +140,18 @@ class upload_flow {
       phase_ = phase::starting;
     }
   }
+  upload_flow(std::int64_t, file_name, upload_source, upload_options,
+              const flow::call_context&&) = delete;  // the context must outlive the flow
+
+  /// The most parts a session may have; a server whose part_size would split the file into more is
+  /// refused (the commit alone would be enormous).
+  static constexpr std::uint64_t max_parts = 10000;
 
   flow::step next(flow::time_point now) {
     for (;;) {
       switch (phase_) {
         case phase::single: {
+          if (cancelled_ && !single_->in_flight()) return finish(std::move(*cancelled_));
           auto s = single_->next(now);
           if (!std::holds_alternative<flow::done_step>(s)) return s;
           if (!single_->outcome()) return finish(std::move(single_->outcome()).error());
@@ -152,12 +159,28 @@ class upload_flow {
           return finish_ok();
         }
         case phase::starting: {
+          if (cancelled_ && !start_->in_flight() && !start_->done())
+            return finish(std::move(*cancelled_));
           auto s = start_->next(now);
           if (!std::holds_alternative<flow::done_step>(s)) return s;
           if (!start_->outcome()) return finish(std::move(start_->outcome()).error());
           session_ = std::move(*start_->outcome());
           outcome_value_.session_id = session_.session_id;
           layout_ = multipart_layout{source_.size, static_cast<std::uint64_t>(session_.part_size)};
+          if (layout_.part_count() > max_parts && !failure_) {
+            failure_ = make_error(error_kind::protocol,
+                                  "the server's part_size (" + std::to_string(session_.part_size) +
+                                      ") would split the file into " +
+                                      std::to_string(layout_.part_count()) + " parts; at most " +
+                                      std::to_string(max_parts) + " are supported");
+          }
+          if (cancelled_ && !failure_) failure_ = *cancelled_;
+          if (failure_) {
+            abort_.emplace(abort_multipart_upload{.session_id = session_.session_id}, *context_,
+                           finish_id);
+            phase_ = phase::aborting;
+            continue;
+          }
           outcome_value_.parts = layout_.part_count();
           done_parts_.assign(layout_.part_count(), uploaded_part{});
           phase_ = phase::parts;
@@ -205,6 +228,7 @@ class upload_flow {
           return finish(std::move(commit_->outcome()).error());
         }
         case phase::confirming: {
+          if (cancelled_ && !listing_->in_flight()) return finish(std::move(*cancelled_));
           auto s = listing_->next(now);
           if (!std::holds_alternative<flow::done_step>(s)) return s;
           if (!listing_->outcome()) return finish(std::move(listing_->outcome()).error());
@@ -264,7 +288,11 @@ class upload_flow {
     for (auto it = active_.begin(); it != active_.end(); ++it) {
       if (it->part_num + part_id_base != id) continue;
       it->call.on_response(std::move(response), now);
-      if (!it->call.done()) return;
+      if (!it->call.done()) {
+        // Once the upload is failing or stopping, a part due for a retry is not retried.
+        if (failure_) active_.erase(it);
+        return;
+      }
       auto& outcome = it->call.outcome();
       if (outcome) {
         done_parts_[static_cast<std::size_t>(it->part_num - 1)] = *outcome;
@@ -286,9 +314,18 @@ class upload_flow {
     }
   }
 
-  /// Stops sending new parts; parts in flight finish, then the session is aborted on the server.
-  void cancel(error reason) {
-    if (phase_ == phase::parts && !failure_) failure_ = std::move(reason);
+  /// Stops the upload as soon as it safely can: no new request starts (parts waiting to be retried
+  /// are dropped), requests in flight finish, and an open multipart session is aborted on the
+  /// server. A commit already under way is let finish: its outcome is the upload's. Returns whether
+  /// the flow will still send something (the abort), so the driver knows to keep driving it.
+  bool cancel(error reason) {
+    if (phase_ == phase::done) return false;
+    if (!cancelled_) cancelled_ = reason;
+    if (phase_ == phase::parts) {
+      if (!failure_) failure_ = std::move(reason);
+      std::erase_if(active_, [](const active_part& p) { return !p.call.in_flight(); });
+    }
+    return true;
   }
 
   bool done() const noexcept { return phase_ == phase::done; }
@@ -381,6 +418,7 @@ class upload_flow {
   std::int64_t next_part_ = 1;
   std::uint64_t bytes_done_ = 0;
   std::optional<error> failure_;
+  std::optional<error> cancelled_;
   std::int64_t failed_part_ = 0;
   upload_outcome outcome_value_;
   std::optional<result<upload_outcome>> outcome_;

@@ -63,6 +63,9 @@ constexpr const char* batch_name_problem(std::string_view name) noexcept {
   std::int64_t n = utf8_length(name);
   if (n < 0) return "must be valid UTF-8";
   if (static_cast<std::size_t>(n) > max_name_length) return "must be at most 255 characters";
+  for (char c : name)
+    if (detail::is_control(static_cast<unsigned char>(c)))
+      return "must not contain control characters";
   return nullptr;
 }
 
@@ -110,6 +113,14 @@ inline result<void> check_not_empty(std::string_view field, std::string_view val
   return {};
 }
 
+/// An id that becomes one path segment: non-empty, no control characters, and not "." or ".."
+/// (which a proxy normalising dot-segments would turn into another resource).
+inline result<void> check_path_id(std::string_view field, std::string_view value) {
+  AIHUB_TRY(check_not_empty(field, value));
+  if (value == "." || value == "..") return validation_error(field, "must not be '.' or '..'");
+  return check(field, rules::header_value_problem(value));
+}
+
 namespace detail {
 // literal_breaks_the_rules is called only when a literal breaks a rule inside a consteval
 // constructor: a call to a non-constexpr function there is a compile error whose message names the
@@ -147,7 +158,10 @@ class checked_name {
 
   template <std::size_t N>
   consteval checked_name(const char (&literal)[N]) {
+    // A string literal ends in its one NUL; a padded or unterminated array is not a name.
     std::string_view text(literal, N - 1);
+    if (literal[N - 1] != '\0' || text.find('\0') != std::string_view::npos)
+      Rule::literal_breaks_the_rules("a name literal must be a plain string literal");
     if (const char* problem = Rule::problem(text)) Rule::literal_breaks_the_rules(problem);
     assign(text);
   }

@@ -58,10 +58,11 @@ class wait_flow {
       : poll_(std::move(poll)),
         options_(options),
         context_(&context),
-        interval_(options.first_interval) {}
+        interval_(std::max(options.first_interval, std::chrono::milliseconds(1))) {}
+  wait_flow(Op, wait_options, const flow::call_context&&) = delete;  // the context must outlive it
 
   flow::step next(flow::time_point now) {
-    if (!deadline_) deadline_ = now + options_.timeout;
+    if (!deadline_) deadline_ = flow::add_saturating(now, options_.timeout);
     for (;;) {
       if (outcome_) return flow::done_step{};
       if (!current_) {
@@ -87,10 +88,11 @@ class wait_flow {
         }
         continue;
       }
-      next_poll_ = now + interval_;
-      interval_ = std::min(options_.max_interval,
-                           std::chrono::milliseconds(static_cast<std::int64_t>(
-                               static_cast<double>(interval_.count()) * options_.multiplier)));
+      next_poll_ = flow::add_saturating(now, interval_);
+      interval_ = std::min(
+          options_.max_interval,
+          std::chrono::milliseconds(static_cast<std::int64_t>(
+              static_cast<double>(interval_.count()) * std::max(1.0, options_.multiplier))));
       if (next_poll_ > *deadline_) {
         error e = make_error(error_kind::timeout,
                              "still not finished when the wait deadline ran out after " +

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 
 #include "../support/fake_hub.hpp"
@@ -419,4 +420,131 @@ TEST_CASE("every request of a flow carries the IB-Context and the token") {
     CHECK(r.headers.get("IB-Context") == "org-ctx");
     CHECK(r.headers.get("Authorization") == "Bearer fake-token");
   }
+}
+
+TEST_CASE("review fixes: a retried reader body is rewound; a non-rewindable one is not resent") {
+  fake_hub hub;
+  hub.batches[1];
+  recording_transport t{&hub};
+  t.add_fault([](std::size_t n, const http::request&) -> std::optional<result<http::response>> {
+    if (n == 1) return status_response(503);
+    return std::nullopt;
+  });
+  fake_clock clock;
+  fake_client c(t, fake_settings(), fake_time_options<recording_transport>(clock, quick_retries()));
+  const std::string content = pattern(30);
+  auto source = upload_source::from_reader(
+      content.size(), [&](std::uint64_t offset, std::span<std::byte> out) -> result<std::size_t> {
+        std::memcpy(out.data(), content.data() + offset, out.size());
+        return out.size();
+      });
+  auto up = c.upload(1, "r.bin", std::move(source), {.multipart_threshold = 100});
+  REQUIRE_MESSAGE(up, (up ? "" : up.error().describe()));
+  CHECK(hub.batches[1]["r.bin"] == content);
+  CHECK(t.sent().size() == 2);
+
+  struct once_reader : http::byte_reader {
+    bool used = false;
+    result<std::size_t> read(std::span<std::byte> out) override {
+      if (used) return std::size_t{0};
+      used = true;
+      std::memset(out.data(), 'a', out.size());
+      return out.size();
+    }
+  };
+  fake_hub hub2;
+  hub2.batches[1];
+  recording_transport t2{&hub2};
+  t2.add_fault([](std::size_t n, const http::request& r) -> std::optional<result<http::response>> {
+    (void)fake_hub::read_body(r.body);  // the transport consumes the body
+    if (n == 1) return status_response(503);
+    return std::nullopt;
+  });
+  fake_client c2(t2, fake_settings(),
+                 fake_time_options<recording_transport>(clock, quick_retries()));
+  auto once =
+      c2.call(upload_file{.batch_id = 1,
+                          .name = "once.bin",
+                          .content = http::reader_body{4, std::make_shared<once_reader>()}});
+  REQUIRE_FALSE(once);
+  CHECK(once.error().http_status == 503);
+  CHECK(once.error().message.find("cannot be replayed") != std::string::npos);
+  CHECK(t2.sent().size() == 1);
+}
+
+TEST_CASE(
+    "review fixes: a stop during a single PUT's retries or the session start ends the upload") {
+  fake_clock clock;
+  {
+    fake_hub hub;
+    hub.batches[1];
+    recording_transport t{&hub};
+    std::stop_source stop;
+    t.add_fault(
+        [&stop](std::size_t, const http::request&) -> std::optional<result<http::response>> {
+          stop.request_stop();
+          return status_response(503);
+        });
+    auto options = fake_time_options<recording_transport>(clock, quick_retries());
+    options.stop = stop.get_token();
+    fake_client c(t, fake_settings(), options);
+    std::string content = pattern(8);
+    auto up = c.upload(1, "s.txt", upload_source::from_bytes(std::as_bytes(std::span(content))));
+    REQUIRE_FALSE(up);
+    CHECK(up.error().kind == error_kind::cancelled);
+    CHECK(t.sent().size() == 1);  // not retried after the stop
+  }
+  {
+    fake_hub hub;
+    hub.batches[1];
+    recording_transport t{&hub};
+    std::stop_source stop;
+    t.add_fault(
+        [&stop](std::size_t, const http::request& r) -> std::optional<result<http::response>> {
+          if (r.target == "/v2/batches/multipart-upload") stop.request_stop();
+          return std::nullopt;
+        });
+    auto options = fake_time_options<recording_transport>(clock);
+    options.stop = stop.get_token();
+    fake_client c(t, fake_settings(), options);
+    std::string content = pattern(40);
+    auto up = c.upload(1, "s.bin", upload_source::from_bytes(std::as_bytes(std::span(content))),
+                       {.multipart_threshold = 10});
+    REQUIRE_FALSE(up);
+    CHECK(up.error().kind == error_kind::cancelled);
+    CHECK(hub.sessions.empty());  // the session it had just opened was aborted
+    CHECK(t.targets() == std::vector<std::string>{"POST /v2/batches/multipart-upload",
+                                                  "POST /v2/batches/multipart-upload/sessions/s1"});
+  }
+}
+
+TEST_CASE("review fixes: absurd part sizes, forever timeouts and dot ids") {
+  fake_hub hub;
+  hub.batches[1];
+  hub.part_size = 1;
+  recording_transport t{&hub};
+  fake_clock clock;
+  fake_client c(t, fake_settings(), fake_time_options<recording_transport>(clock));
+  std::string content = pattern(20000);
+  auto up = c.upload(1, "many.bin", upload_source::from_bytes(std::as_bytes(std::span(content))),
+                     {.multipart_threshold = 10});
+  REQUIRE_FALSE(up);
+  CHECK(up.error().kind == error_kind::protocol);
+  CHECK(hub.sessions.empty());
+  CHECK(t.sent().size() == 2);  // start, abort
+
+  auto forever = c.wait_for_batches_job("j", {.first_interval = std::chrono::milliseconds(1),
+                                              .timeout = std::chrono::milliseconds::max()});
+  REQUIRE_MESSAGE(forever, (forever ? "" : forever.error().describe()));
+  CHECK(forever->state == job_state::complete);
+
+  for (const char* id : {".", ".."}) {
+    CHECK(build_request(poll_batches_job{.job_id = id}, fake_settings()).error().field == "job_id");
+    CHECK(build_request(get_job{.job_id = id}, fake_settings()).error().field == "job_id");
+    CHECK(build_request(get_run{.run_id = id}, fake_settings()).error().field == "run_id");
+    CHECK(build_request(abort_multipart_upload{.session_id = id}, fake_settings()).error().field ==
+          "session_id");
+  }
+  CHECK(build_request(create_batch{.name = std::string("a\nb")}, fake_settings()).error().field ==
+        "name");
 }
