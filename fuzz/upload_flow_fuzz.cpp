@@ -1,6 +1,6 @@
-// Drives the multipart upload flow with responses made from the fuzzer's bytes: any status, any body,
-// transport errors. The flow must end (no endless loop), never crash, and never report success unless
-// the last commit or listing said so.
+// Drives the multipart upload flow with responses made from the fuzzer's bytes: any status, any
+// body, transport errors. The flow must end (no endless loop), never crash, and never report
+// success unless the last commit or listing said so.
 #include <aihub/aihub.hpp>
 #include <cstdint>
 #include <cstdlib>
@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   context.retry.max_attempts = 1 + next_byte() % 3;
   static const std::string content(64, 'x');
   upload_flow machine(1, "f.bin", upload_source::from_bytes(std::as_bytes(std::span(content))),
-                      {.multipart_threshold = next_byte() % 80, .parallel_parts = 1u + next_byte() % 4},
+                      {.multipart_threshold = static_cast<std::uint64_t>(next_byte() % 80),
+                       .parallel_parts = static_cast<std::size_t>(1 + next_byte() % 4)},
                       context);
   auto now = flow::clock::time_point{};
   static constexpr int statuses[] = {200, 201, 202, 204, 400, 404, 409, 429, 503};
