@@ -258,6 +258,18 @@ inline result<void> check_optional_text(std::string_view field,
 inline http::body json_text(std::string text) {
   return http::json_body{std::move(text)};
 }
+inline std::string batch_target(std::int64_t batch_id) {
+  return std::move(url::target_builder().path("/v2/batches").segment(batch_id)).take();
+}
+/// "/v2/batches/{batch_id}/files/{filename}", the name percent-encoded.
+inline std::string file_target(std::int64_t batch_id, std::string_view name) {
+  return std::move(url::target_builder(48 + name.size() * 3)
+                       .path("/v2/batches")
+                       .segment(batch_id)
+                       .path("/files")
+                       .segment(name))
+      .take();
+}
 inline result<void> check_upload_content(const http::body& content) {
   if (std::holds_alternative<http::reader_body>(content) &&
       !std::get<http::reader_body>(content).reader)
@@ -337,9 +349,7 @@ struct get_batch {
   std::int64_t batch_id = 0;
 
   result<void> validate(const settings&) const { return check_positive("batch_id", batch_id); }
-  std::string target() const {
-    return std::move(url::target_builder().path("/v2/batches").segment(batch_id)).take();
-  }
+  std::string target() const { return detail::batch_target(batch_id); }
 };
 
 /// deleteBatch: DELETE /v2/batches/{batch_id} → 202 batch_job (poll it to completion).
@@ -351,9 +361,7 @@ struct delete_batch {
   std::int64_t batch_id = 0;
 
   result<void> validate(const settings&) const { return check_positive("batch_id", batch_id); }
-  std::string target() const {
-    return std::move(url::target_builder().path("/v2/batches").segment(batch_id)).take();
-  }
+  std::string target() const { return detail::batch_target(batch_id); }
 };
 
 /// addFileToBatch: PUT /v2/batches/{batch_id}/files/{filename} (octet-stream) → 204. Creates or
@@ -377,14 +385,7 @@ struct upload_file {
       return validation_error("content", "must not be empty: the API requires a file body");
     return {};
   }
-  std::string target() const {
-    return std::move(url::target_builder(48 + name.value().size() * 3)
-                         .path("/v2/batches")
-                         .segment(batch_id)
-                         .path("/files")
-                         .segment(name.value()))
-        .take();
-  }
+  std::string target() const { return detail::file_target(batch_id, name.value()); }
   http::body body() const { return content; }
 };
 
@@ -425,14 +426,7 @@ struct delete_file {
     AIHUB_TRY(check_positive("batch_id", batch_id));
     return name.validate("name");
   }
-  std::string target() const {
-    return std::move(url::target_builder(48 + name.value().size() * 3)
-                         .path("/v2/batches")
-                         .segment(batch_id)
-                         .path("/files")
-                         .segment(name.value()))
-        .take();
-  }
+  std::string target() const { return detail::file_target(batch_id, name.value()); }
 };
 
 /// pollBatchesJob: GET /v2/batches/jobs/{job_id} → 200 job_status.

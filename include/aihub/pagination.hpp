@@ -59,6 +59,21 @@ class file_pager {
   std::uint64_t pages_ = 0;
 };
 
+namespace detail {
+/// limit/offset paging: the offset advances by the items returned; an empty or short page ends it.
+/// Returns false when the listing is complete.
+inline result<bool> advance_offset(std::optional<std::int64_t>& offset, std::int64_t limit,
+                                   std::size_t returned, std::string_view operation) {
+  auto count = static_cast<std::int64_t>(returned);
+  if (limit > 0 && count > limit)
+    return make_error(error_kind::protocol,
+                      std::string(operation) + ": the server returned more than the limit");
+  if (count == 0 || limit == 0 || count < limit) return false;
+  *offset += count;
+  return true;
+}
+}  // namespace detail
+
 /// listBatches: offset advances by the number of batches returned; a short page ends the listing.
 class batch_pager {
  public:
@@ -75,15 +90,10 @@ class batch_pager {
   result<void> accept(const batch_list& page) {
     if (!next_) return make_error(error_kind::protocol, "listBatches: no page was requested");
     ++pages_;
-    auto count = static_cast<std::int64_t>(page.batches.size());
-    if (*next_->limit > 0 && count > *next_->limit)
-      return make_error(error_kind::protocol,
-                        "listBatches: the server returned more than the limit");
-    if (count == 0 || *next_->limit == 0 || count < *next_->limit) {
-      next_.reset();
-      return {};
-    }
-    *next_->offset += count;
+    auto more =
+        detail::advance_offset(next_->offset, *next_->limit, page.batches.size(), "listBatches");
+    if (!more || !*more) next_.reset();
+    if (!more) return std::move(more).error();
     return {};
   }
 
@@ -137,14 +147,9 @@ class run_pager {
   result<void> accept(const run_list& page) {
     if (!next_) return make_error(error_kind::protocol, "listRuns: no page was requested");
     ++pages_;
-    auto count = static_cast<std::int64_t>(page.runs.size());
-    if (count > *next_->limit)
-      return make_error(error_kind::protocol, "listRuns: the server returned more than the limit");
-    if (count == 0 || count < *next_->limit) {
-      next_.reset();
-      return {};
-    }
-    *next_->offset += count;
+    auto more = detail::advance_offset(next_->offset, *next_->limit, page.runs.size(), "listRuns");
+    if (!more || !*more) next_.reset();
+    if (!more) return std::move(more).error();
     return {};
   }
 
