@@ -559,7 +559,9 @@ TEST_CASE("decode: the nlohmann codec gives the same results as the built-in one
       {R"({"batches":[{"id":"1","name":"a"}]})", false},
       {R"({"batches":[]} x)", false},
   };
-  for (auto [body, good] : bodies) {
+  for (const auto& entry : bodies) {
+    const char* body = entry.first;  // a named variable: clang 14 cannot capture a structured binding
+    const bool good = entry.second;
     CAPTURE(body);
     auto builtin = decode_response(list_batches{}, ok(200, body));
     auto other = decode_response(list_batches{}, ok(200, body), nlohmann_json::codec{});
