@@ -16,6 +16,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "sha256.hpp"
 #include "simulator_process.hpp"
@@ -399,3 +400,38 @@ TEST_CASE("e2e: peak memory of an upload does not grow with the file size") {
   CHECK(large_rss < 64 * 1024);
 }
 #endif
+
+TEST_CASE("e2e: many files upload concurrently, one client per thread") {
+  hub_fixture hub;
+  temp_dir dir;
+  auto setup = hub.make_client();
+  auto batch = setup.call(create_batch{.name = "concurrent"});
+  REQUIRE(batch);
+  constexpr int files = 6;
+  std::vector<std::string> paths, digests(files);
+  for (int i = 0; i < files; ++i) {
+    // Every other file is large enough for a multipart session of its own.
+    std::uint64_t size = (i % 2) ? (12ull << 20) + static_cast<std::uint64_t>(i) : 300'000;
+    paths.push_back(write_file(dir.path / ("f" + std::to_string(i)), size,
+                               500 + static_cast<std::uint32_t>(i)));
+  }
+  std::vector<std::string> failures(files);
+  {
+    std::vector<std::jthread> workers;
+    for (int i = 0; i < files; ++i)
+      workers.emplace_back([&, i] {
+        auto c = hub.make_client(fast_retries(), 2);
+        auto up = c.upload_file(batch->id, paths[static_cast<std::size_t>(i)]);
+        if (!up) failures[static_cast<std::size_t>(i)] = up.error().describe();
+      });
+  }
+  for (const auto& f : failures) CHECK_MESSAGE(f.empty(), f);
+  auto stored = hub.files_of(batch->id);
+  REQUIRE(stored.size() == static_cast<std::size_t>(files));
+  for (int i = 0; i < files; ++i) {
+    auto name = "f" + std::to_string(i);
+    CAPTURE(name);
+    CHECK(stored[name].second == file_sha256(paths[static_cast<std::size_t>(i)]));
+  }
+  CHECK(hub.state()["multipart_sessions"].empty());
+}
