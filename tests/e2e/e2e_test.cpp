@@ -162,7 +162,9 @@ TEST_CASE("e2e: the batch workflow against the simulator") {
   auto stored = hub.files_of(batch->id);
   REQUIRE(stored.size() == 4);
   REQUIRE(listed.size() == 4);
-  for (const auto& [name, digest] : digests) {
+  for (const auto& entry : digests) {
+    const std::string& name = entry.first;  // named: clang 14 cannot capture a structured binding
+    const std::string& digest = entry.second;
     CAPTURE(name);
     REQUIRE(stored.count(name) == 1);
     CHECK(stored[name].second == digest);
