@@ -1,0 +1,2 @@
+// Compile-time probe: nlohmann/json alone.
+#include <nlohmann/json.hpp>

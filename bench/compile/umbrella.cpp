@@ -1,0 +1,2 @@
+// Compile-time probe: the umbrella header alone.
+#include <aihub/aihub.hpp>
