@@ -2,7 +2,7 @@
 // upload protocol for the upload benchmark, and throws every body byte away without copying it
 // (recv with MSG_TRUNC), so the sink is never what limits the throughput being measured.
 //
-//   upload_sink [--port-file PATH] [--part-size BYTES]
+//   upload_sink [--port-file PATH] [--part-size BYTES] [--exit-with-parent]
 //
 // Prints "listening on http://127.0.0.1:PORT/api" once ready. One thread per connection,
 // keep-alive, Content-Length bodies only (what aihub and libcurl send here). Routes, under /api:
@@ -13,7 +13,8 @@
 //   POST /v2/batches/multipart-upload/sessions/S       201, empty
 //   GET  /_stats                                       200 {"body_bytes":B,"requests":R}
 //   anything else                                      404
-// It answers "100 Continue" when asked. Stops on SIGTERM/SIGINT (default action).
+// It answers "100 Continue" when asked. Stops on SIGTERM/SIGINT (default action), and with
+// --exit-with-parent also when the process that started it goes away.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,6 +24,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
@@ -183,18 +185,28 @@ done:
 
 int main(int argc, char** argv) {
   std::string port_file;
+  bool exit_with_parent = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg == "--port-file" && i + 1 < argc) {
+    if (arg == "--exit-with-parent") {
+      exit_with_parent = true;
+    } else if (arg == "--port-file" && i + 1 < argc) {
       port_file = argv[++i];
     } else if (arg == "--part-size" && i + 1 < argc) {
       part_size = std::strtoull(argv[++i], nullptr, 10);
     } else {
-      std::fprintf(stderr, "usage: upload_sink [--port-file PATH] [--part-size BYTES]\n");
+      std::fprintf(stderr,
+                   "usage: upload_sink [--port-file PATH] [--part-size BYTES] [--exit-with-parent]\n");
       return 2;
     }
   }
   ::signal(SIGPIPE, SIG_IGN);
+  if (exit_with_parent) {
+    std::thread([parent = ::getppid()] {
+      while (::getppid() == parent) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::_Exit(0);
+    }).detach();
+  }
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
