@@ -4,6 +4,9 @@
 //       aihub::client + aihub::curl::transport: client.upload_file(), PARALLEL parts in flight
 //       (a transport per worker from transport_factory). Creating the batch is not timed; the
 //       session start, every part and the commit are.
+//   upload_bench aihub-pread API_ROOT FILE PARALLEL
+//       the same through client.upload() with upload_source::from_reader over pread() on one
+//       descriptor (as the raw client reads), to tell file-reading costs from the client's own.
 //   upload_bench raw API_ROOT FILE PARALLEL PART_SIZE
 //       libcurl alone: PARALLEL threads, each with one easy handle (keep-alive), PUT every part
 //       of PART_SIZE bytes to .../multipart-upload/sessions/bench-session/parts/N from a read
@@ -66,7 +69,8 @@ void report(const char* mode, unsigned parallel, std::uint64_t bytes, double sec
               cpu / (static_cast<double>(bytes) / (1u << 30)), peak_rss_kib(), rss_before);
 }
 
-int run_aihub(const std::string& api_root, const std::string& path, unsigned parallel) {
+int run_aihub(const std::string& api_root, const std::string& path, unsigned parallel,
+              bool pread_source) {
   aihub::settings settings;
   settings.api_root = api_root;
   settings.token = "test-token";
@@ -83,14 +87,37 @@ int run_aihub(const std::string& api_root, const std::string& path, unsigned par
   long rss_before = current_rss_kib();
   double cpu_start = cpu_seconds();
   auto start = std::chrono::steady_clock::now();
-  auto uploaded = hub.upload_file(batch->id, path, "upload.bin", {.parallel_parts = parallel});
+  int fd = -1;
+  aihub::result<aihub::upload_outcome> uploaded = aihub::make_error(aihub::error_kind::protocol, "");
+  if (pread_source) {
+    // The same upload from a positional reader over one shared descriptor (what the raw libcurl
+    // client does), instead of upload_file's per-part fopen/fread file_slice bodies.
+    fd = ::open(path.c_str(), O_RDONLY);
+    struct stat info {};
+    if (fd < 0 || ::fstat(fd, &info) != 0) {
+      std::perror(path.c_str());
+      return 1;
+    }
+    auto source = aihub::upload_source::from_reader(
+        static_cast<std::uint64_t>(info.st_size),
+        [fd](std::uint64_t offset, std::span<std::byte> out) -> aihub::result<std::size_t> {
+          ssize_t n = ::pread(fd, out.data(), out.size(), static_cast<off_t>(offset));
+          if (n < 0) return aihub::make_error(aihub::error_kind::transport, "pread failed");
+          return static_cast<std::size_t>(n);
+        });
+    uploaded = hub.upload(batch->id, aihub::file_name(std::string_view("upload.bin")),
+                          std::move(source), {.parallel_parts = parallel});
+  } else {
+    uploaded = hub.upload_file(batch->id, path, "upload.bin", {.parallel_parts = parallel});
+  }
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   double cpu = cpu_seconds() - cpu_start;
+  if (fd >= 0) ::close(fd);
   if (!uploaded) {
-    std::fprintf(stderr, "upload_file: %s\n", uploaded.error().describe().c_str());
+    std::fprintf(stderr, "upload: %s\n", uploaded.error().describe().c_str());
     return 1;
   }
-  report("aihub", parallel, uploaded->size, seconds, cpu, rss_before);
+  report(pread_source ? "aihub-pread" : "aihub", parallel, uploaded->size, seconds, cpu, rss_before);
   return 0;
 }
 
@@ -238,13 +265,14 @@ int run_raw(const std::string& api_root, const std::string& path, unsigned paral
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 5 && std::strcmp(argv[1], "aihub") == 0)
-    return run_aihub(argv[2], argv[3], static_cast<unsigned>(std::strtoul(argv[4], nullptr, 10)));
+  if (argc >= 5 && (std::strcmp(argv[1], "aihub") == 0 || std::strcmp(argv[1], "aihub-pread") == 0))
+    return run_aihub(argv[2], argv[3], static_cast<unsigned>(std::strtoul(argv[4], nullptr, 10)),
+                     std::strcmp(argv[1], "aihub-pread") == 0);
   if (argc >= 6 && std::strcmp(argv[1], "raw") == 0)
     return run_raw(argv[2], argv[3], static_cast<unsigned>(std::strtoul(argv[4], nullptr, 10)),
                    std::strtoull(argv[5], nullptr, 10));
   std::fprintf(stderr,
-               "usage: upload_bench aihub API_ROOT FILE PARALLEL\n"
+               "usage: upload_bench aihub|aihub-pread API_ROOT FILE PARALLEL\n"
                "       upload_bench raw API_ROOT FILE PARALLEL PART_SIZE\n");
   return 2;
 }
