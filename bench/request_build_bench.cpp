@@ -3,14 +3,15 @@
 //
 // Competitors, all producing the same information (same five headers, same JSON text, same
 // percent-encoded target):
-//   aihub     aihub::build_request(op, settings): validation included, as every caller pays it
+//   aihub     aihub::build_request(op, validated_settings): the operation validated on every call,
+//             the settings once (as a client holds them); aihub_checked re-validates the settings
+//             on every call; aihub_reuse builds into a request the caller keeps
+//             (build_request_into)
 //   nlohmann  nlohmann::json object + dump() for the body, std::string operator+ for the rest
 //   plain     hand-written appends into reserve()d strings (the floor for this request shape)
 //
 // Each benchmark reports ns per request and the counters `allocs` and `alloc_bytes` per request
-// (global operator new is replaced in common/alloc_counter.cpp). The aihub_* breakdown benchmarks
-// time the pieces of build_request separately, to show where the time and allocations go; the
-// *_proposed benchmarks prototype the library changes README.md recommends.
+// (global operator new is replaced in common/alloc_counter.cpp).
 #include <benchmark/benchmark.h>
 
 #include <aihub/batches.hpp>
@@ -19,8 +20,8 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,8 +71,8 @@ struct plain_request {
   std::string_view method;
   std::string target;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;              // JSON text, when the body is JSON
-  std::string body_path;         // a file region, when the body is one
+  std::string body;       // JSON text, when the body is JSON
+  std::string body_path;  // a file region, when the body is one
   std::uint64_t body_offset = 0;
   std::uint64_t body_length = 0;
 };
@@ -131,7 +132,8 @@ void nlohmann_common_headers(plain_request& r, bool json_body) {
   r.headers.push_back({"IB-Context", std::string(ib_context)});
   r.headers.push_back({"User-Agent", std::string(user_agent)});
   r.headers.push_back({"Accept", "application/json"});
-  r.headers.push_back({"Content-Type", json_body ? "application/json" : "application/octet-stream"});
+  r.headers.push_back(
+      {"Content-Type", json_body ? "application/json" : "application/octet-stream"});
 }
 
 plain_request nlohmann_create_batch(std::string_view name) {
@@ -242,122 +244,6 @@ plain_request plain_commit(std::string_view session,
 }
 
 // ---------------------------------------------------------------------------------------------------
-// "proposed": a prototype of the changes README.md recommends for aihub, built from aihub's own
-// validators and JSON writer: settings validated once (not per request), the target and all header
-// names/values written into ONE buffer sized up front (no per-header std::string, no temporary
-// Authorization string), a file body that shares its path instead of copying it, and a commit body
-// reserved from the actual part ids. Not a competitor: evidence for the recommendation.
-
-struct compact_request {
-  struct range {
-    std::uint16_t name_at, name_len, value_at, value_len;
-  };
-  std::string_view method;
-  std::string head;  // target, then every header name and value, back to back
-  std::uint16_t target_len = 0;
-  std::array<range, 8> headers{};
-  std::uint8_t header_count = 0;
-  std::string json;                          // a JSON body
-  std::shared_ptr<const std::string> path;   // or a file region, sharing the upload's path
-  std::uint64_t offset = 0, length = 0;
-
-  void add(std::string_view name, std::string_view value1, std::string_view value2 = {}) {
-    range r{};
-    r.name_at = static_cast<std::uint16_t>(head.size());
-    r.name_len = static_cast<std::uint16_t>(name.size());
-    head.append(name);
-    r.value_at = static_cast<std::uint16_t>(head.size());
-    head.append(value1).append(value2);
-    r.value_len = static_cast<std::uint16_t>(value1.size() + value2.size());
-    headers[header_count++] = r;
-  }
-};
-
-std::size_t common_headers_size(const aihub::settings& s, std::string_view content_type) {
-  return 13 + 7 + s.token.size() + (s.ib_context ? 10 + s.ib_context->size() : 0) + 10 +
-         s.user_agent.size() + 6 + 16 + 12 + content_type.size();
-}
-
-void proposed_common_headers(compact_request& r, const aihub::settings& s,
-                             std::string_view content_type) {
-  r.add("Authorization", "Bearer ", s.token);
-  if (s.ib_context) r.add("IB-Context", *s.ib_context);
-  r.add("User-Agent", s.user_agent);
-  r.add("Accept", "application/json");
-  r.add("Content-Type", content_type);
-}
-
-std::optional<compact_request> proposed_create_batch(const aihub::create_batch& op,
-                                                     const aihub::settings& s) {
-  if (!op.validate(s)) return std::nullopt;
-  compact_request r;
-  r.method = "POST";
-  r.head.reserve(16 + common_headers_size(s, "application/json"));
-  r.head.append("/v2/batches");
-  r.target_len = static_cast<std::uint16_t>(r.head.size());
-  proposed_common_headers(r, s, "application/json");
-  r.json.reserve(32 + op.name.value().size());
-  aihub::json::writer w(r.json);
-  w.begin_object();
-  w.key("name");
-  w.string(op.name.value());
-  w.end_object();
-  return r;
-}
-
-std::optional<compact_request> proposed_upload_part(const aihub::upload_part& op,
-                                                    const aihub::settings& s,
-                                                    const std::shared_ptr<const std::string>& path) {
-  if (!op.validate(s)) return std::nullopt;
-  compact_request r;
-  r.method = "PUT";
-  r.head.reserve(64 + op.session_id.size() * 3 + common_headers_size(s, "application/octet-stream"));
-  r.head.append("/v2/batches/multipart-upload/sessions/");
-  aihub::url::append_encoded(r.head, op.session_id);
-  r.head.append("/parts/");
-  append_int(r.head, op.part_num);
-  r.target_len = static_cast<std::uint16_t>(r.head.size());
-  proposed_common_headers(r, s, "application/octet-stream");
-  const auto& slice = std::get<aihub::http::file_slice>(op.content);
-  r.path = path;
-  r.offset = slice.offset;
-  r.length = slice.length;
-  return r;
-}
-
-std::optional<compact_request> proposed_commit(const aihub::commit_multipart_upload& op,
-                                               const aihub::settings& s) {
-  if (!op.validate(s)) return std::nullopt;
-  compact_request r;
-  r.method = "POST";
-  r.head.reserve(48 + op.session_id.size() * 3 + common_headers_size(s, "application/json"));
-  r.head.append("/v2/batches/multipart-upload/sessions/");
-  aihub::url::append_encoded(r.head, op.session_id);
-  r.target_len = static_cast<std::uint16_t>(r.head.size());
-  proposed_common_headers(r, s, "application/json");
-  std::size_t need = 32;
-  for (const auto& p : op.parts) need += 40 + p.part_id.size();
-  r.json.reserve(need);
-  aihub::json::writer w(r.json);
-  w.begin_object();
-  w.key("action");
-  w.string("commit");
-  w.key("parts");
-  w.begin_array();
-  for (const auto& p : op.parts) {
-    w.begin_object();
-    w.key("part_num");
-    w.integer(p.part_num);
-    w.key("part_id");
-    w.string(p.part_id);
-    w.end_object();
-  }
-  w.end_array();
-  w.end_object();
-  return r;
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Harness
 
 /// Runs `make()` per iteration and reports allocations per request.
@@ -380,8 +266,41 @@ const aihub::settings& settings() {
   static const aihub::settings s = make_settings();
   return s;
 }
+/// The settings checked once, as a long-lived client holds them.
+const aihub::validated_settings& checked() {
+  static const aihub::validated_settings s = *aihub::validated_settings::create(make_settings());
+  return s;
+}
 
-aihub::create_batch create_op() { return aihub::create_batch{.name = batch_name}; }
+/// aihub three ways: `aihub` = build_request(op, validated_settings) (settings checked once, the
+/// operation on every call); `checked` = build_request(op, settings), which re-checks the settings
+/// on every call; `reuse` = build_request_into() a request the caller keeps from call to call.
+template <class Op>
+void aihub_variants_register(const char* name, Op (*make)()) {
+  benchmark::RegisterBenchmark((std::string(name) + "_aihub").c_str(),
+                               [make](benchmark::State& st) {
+                                 const auto op = make();
+                                 run(st, [&] { return aihub::build_request(op, checked()); });
+                               });
+  benchmark::RegisterBenchmark((std::string(name) + "_aihub_checked").c_str(),
+                               [make](benchmark::State& st) {
+                                 const auto op = make();
+                                 run(st, [&] { return aihub::build_request(op, settings()); });
+                               });
+  benchmark::RegisterBenchmark((std::string(name) + "_aihub_reuse").c_str(),
+                               [make](benchmark::State& st) {
+                                 const auto op = make();
+                                 aihub::http::request reused;
+                                 run(st, [&] {
+                                   auto ok = aihub::build_request_into(reused, op, checked());
+                                   return ok.has_value() && !reused.target.empty();
+                                 });
+                               });
+}
+
+aihub::create_batch create_op() {
+  return aihub::create_batch{.name = batch_name};
+}
 
 aihub::upload_part part_op() {
   auto offset = static_cast<std::uint64_t>(part_num - 1) * part_size;
@@ -394,17 +313,14 @@ aihub::upload_part part_op() {
 
 aihub::commit_multipart_upload commit_op() {
   // 100 parts: the layout's part count must match, so the file is 100 parts long.
-  return aihub::commit_multipart_upload{.session_id = std::string(session_id),
-                                        .parts = make_parts(100),
-                                        .layout = aihub::multipart_layout{100 * part_size, part_size}};
+  return aihub::commit_multipart_upload{
+      .session_id = std::string(session_id),
+      .parts = make_parts(100),
+      .layout = aihub::multipart_layout{100 * part_size, part_size}};
 }
 
 // --- createBatch ---
 
-void create_batch_aihub(benchmark::State& state) {
-  const auto op = create_op();
-  run(state, [&] { return aihub::build_request(op, settings()); });
-}
 void create_batch_nlohmann(benchmark::State& state) {
   run(state, [&] { return nlohmann_create_batch(batch_name); });
 }
@@ -414,10 +330,6 @@ void create_batch_plain(benchmark::State& state) {
 
 // --- uploadMultipartPart ---
 
-void upload_part_aihub(benchmark::State& state) {
-  const auto op = part_op();
-  run(state, [&] { return aihub::build_request(op, settings()); });
-}
 void upload_part_nlohmann(benchmark::State& state) {
   const std::string path(upload_path);
   run(state, [&] {
@@ -433,10 +345,6 @@ void upload_part_plain(benchmark::State& state) {
 
 // --- commitMultipartUploadSession, 100 parts ---
 
-void commit_100_aihub(benchmark::State& state) {
-  const auto op = commit_op();
-  run(state, [&] { return aihub::build_request(op, settings()); });
-}
 void commit_100_nlohmann(benchmark::State& state) {
   const auto parts = make_parts(100);
   run(state, [&] { return nlohmann_commit(session_id, parts); });
@@ -446,152 +354,22 @@ void commit_100_plain(benchmark::State& state) {
   run(state, [&] { return plain_commit(session_id, parts); });
 }
 
-// --- proposed (prototype of the recommended changes; see above) ---
-
-void create_batch_proposed(benchmark::State& state) {
-  const auto op = create_op();
-  run(state, [&] { return proposed_create_batch(op, settings()); });
-}
-void upload_part_proposed(benchmark::State& state) {
-  const auto op = part_op();
-  const auto path = std::make_shared<const std::string>(upload_path);
-  run(state, [&] { return proposed_upload_part(op, settings(), path); });
-}
-void commit_100_proposed(benchmark::State& state) {
-  const auto op = commit_op();
-  run(state, [&] { return proposed_commit(op, settings()); });
-}
-
-// --- Breakdown of aihub::build_request (createBatch and uploadMultipartPart) ---
-
-void breakdown_create_validate(benchmark::State& state) {
-  const auto op = create_op();
-  run(state, [&] {
-    auto a = aihub::validate(settings());
-    auto b = op.validate(settings());
-    return a.has_value() && b.has_value();
-  });
-}
-void breakdown_create_body(benchmark::State& state) {
-  const auto op = create_op();
-  run(state, [&] { return op.body(); });
-}
-void breakdown_create_headers(benchmark::State& state) {
-  // What build_request does for the headers, and nothing else.
-  run(state, [&] {
-    aihub::http::header_list h;
-    h.reserve(5);
-    std::string authorization;
-    authorization.reserve(7 + token.size());
-    authorization.append("Bearer ").append(token);
-    h.add("Authorization", authorization);
-    h.add("IB-Context", ib_context);
-    h.add("User-Agent", user_agent);
-    h.add("Accept", "application/json");
-    h.add("Content-Type", "application/json");
-    return h;
-  });
-}
-void breakdown_part_validate(benchmark::State& state) {
-  const auto op = part_op();
-  run(state, [&] {
-    auto a = aihub::validate(settings());
-    auto b = op.validate(settings());
-    return a.has_value() && b.has_value();
-  });
-}
-void breakdown_part_target(benchmark::State& state) {
-  const auto op = part_op();
-  run(state, [&] { return op.target(); });
-}
-void breakdown_part_body(benchmark::State& state) {
-  const auto op = part_op();
-  run(state, [&] { return op.body(); });
-}
-void breakdown_commit_validate(benchmark::State& state) {
-  const auto op = commit_op();
-  run(state, [&] {
-    auto a = aihub::validate(settings());
-    auto b = op.validate(settings());
-    return a.has_value() && b.has_value();
-  });
-}
-void breakdown_commit_body(benchmark::State& state) {
-  const auto op = commit_op();
-  run(state, [&] { return op.body(); });
-}
-
-// --- What a successful check costs: aihub::result<void> (holds an aihub::error by value, so every
-// success constructs and destroys five empty strings) against a pointer-sized result that allocates
-// its error only on failure. Five checks chained with AIHUB_TRY-style early returns.
-
-struct thin_result {
-  std::unique_ptr<aihub::error> failure;  // null on success
-  explicit operator bool() const noexcept { return !failure; }
-};
-#define BENCH_THIN_TRY(expr)                   \
-  do {                                         \
-    if (auto r_ = (expr); !r_) return r_;      \
-  } while (false)
-
-[[gnu::noinline]] aihub::result<void> fat_check(std::int64_t v) {
-  return aihub::check_positive("value", v);
-}
-[[gnu::noinline]] thin_result thin_check(std::int64_t v) {
-  if (v <= 0)
-    return {std::make_unique<aihub::error>(aihub::validation_error("value", "must be positive"))};
-  return {};
-}
-[[gnu::noinline]] aihub::result<void> fat_chain(std::int64_t v) {
-  AIHUB_TRY(fat_check(v));
-  AIHUB_TRY(fat_check(v + 1));
-  AIHUB_TRY(fat_check(v + 2));
-  AIHUB_TRY(fat_check(v + 3));
-  AIHUB_TRY(fat_check(v + 4));
-  return {};
-}
-[[gnu::noinline]] thin_result thin_chain(std::int64_t v) {
-  BENCH_THIN_TRY(thin_check(v));
-  BENCH_THIN_TRY(thin_check(v + 1));
-  BENCH_THIN_TRY(thin_check(v + 2));
-  BENCH_THIN_TRY(thin_check(v + 3));
-  BENCH_THIN_TRY(thin_check(v + 4));
-  return {};
-}
-void checks_5_result_void(benchmark::State& state) {
-  std::int64_t v = 1;
-  benchmark::DoNotOptimize(v);
-  run(state, [&] { return static_cast<bool>(fat_chain(v)); });
-}
-void checks_5_thin_result(benchmark::State& state) {
-  std::int64_t v = 1;
-  benchmark::DoNotOptimize(v);
-  run(state, [&] { return static_cast<bool>(thin_chain(v)); });
-}
-
 }  // namespace
 
-BENCHMARK(create_batch_aihub);
 BENCHMARK(create_batch_nlohmann);
 BENCHMARK(create_batch_plain);
-BENCHMARK(upload_part_aihub);
 BENCHMARK(upload_part_nlohmann);
 BENCHMARK(upload_part_plain);
-BENCHMARK(commit_100_aihub);
 BENCHMARK(commit_100_nlohmann);
 BENCHMARK(commit_100_plain);
-BENCHMARK(create_batch_proposed);
-BENCHMARK(upload_part_proposed);
-BENCHMARK(commit_100_proposed);
-BENCHMARK(breakdown_create_validate);
-BENCHMARK(breakdown_create_body);
-BENCHMARK(breakdown_create_headers);
-BENCHMARK(breakdown_part_validate);
-BENCHMARK(breakdown_part_target);
-BENCHMARK(breakdown_part_body);
-BENCHMARK(breakdown_commit_validate);
-BENCHMARK(breakdown_commit_body);
-BENCHMARK(checks_5_result_void);
-BENCHMARK(checks_5_thin_result);
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  aihub_variants_register("create_batch", &create_op);
+  aihub_variants_register("upload_part", &part_op);
+  aihub_variants_register("commit_100", &commit_op);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

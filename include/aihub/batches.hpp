@@ -3,6 +3,7 @@
 // requests, and the models their responses decode into. Each request validates itself before
 // anything is built; names checked at compile time where they are literals (see validate.hpp).
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -258,17 +259,13 @@ inline result<void> check_optional_text(std::string_view field,
 inline http::body json_text(std::string text) {
   return http::json_body{std::move(text)};
 }
-inline std::string batch_target(std::int64_t batch_id) {
-  return std::move(url::target_builder().path("/v2/batches").segment(batch_id)).take();
+inline void write_batch_target(http::target_string& out, std::int64_t batch_id) {
+  url::target_writer(out).path("/v2/batches").segment(batch_id);
 }
 /// "/v2/batches/{batch_id}/files/{filename}", the name percent-encoded.
-inline std::string file_target(std::int64_t batch_id, std::string_view name) {
-  return std::move(url::target_builder(48 + name.size() * 3)
-                       .path("/v2/batches")
-                       .segment(batch_id)
-                       .path("/files")
-                       .segment(name))
-      .take();
+inline void write_file_target(http::target_string& out, std::int64_t batch_id,
+                              std::string_view name) {
+  url::target_writer(out).path("/v2/batches").segment(batch_id).path("/files").segment(name);
 }
 inline result<void> check_upload_content(const http::body& content) {
   if (std::holds_alternative<http::reader_body>(content) &&
@@ -294,20 +291,17 @@ struct create_batch {
       return validation_error("workspace", "is required when calling as a service account");
     return {};
   }
-  std::string target() const { return "/v2/batches"; }
-  http::body body() const {
-    std::string text;
-    text.reserve(32 + name.value().size() + (workspace ? workspace->size() : 0));
-    json::writer w(text);
-    w.begin_object();
-    w.key("name");
-    w.string(name.value());
+  void write_target(http::target_string& out) const { out.append("/v2/batches"); }
+  /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
+  void write_body(std::string& text) const {
+    text.reserve(text.size() + 32 + name.value().size() + (workspace ? workspace->size() : 0));
+    text.append(R"({"name":)");
+    json::writer::append_quoted(text, name.value());
     if (workspace) {
-      w.key("workspace");
-      w.string(*workspace);
+      text.append(R"(,"workspace":)");
+      json::writer::append_quoted(text, *workspace);
     }
-    w.end_object();
-    return detail::json_text(std::move(text));
+    text.push_back('}');
   }
 };
 
@@ -329,14 +323,13 @@ struct list_batches {
     if (offset) AIHUB_TRY(check_non_negative("offset", *offset));
     return {};
   }
-  std::string target() const {
-    url::target_builder t;
+  void write_target(http::target_string& out) const {
+    url::target_writer t(out);
     t.path("/v2/batches");
     if (workspace) t.query("workspace", *workspace);
     if (username) t.query("username", *username);
     if (limit) t.query("limit", *limit);
     if (offset) t.query("offset", *offset);
-    return std::move(t).take();
   }
 };
 
@@ -349,7 +342,7 @@ struct get_batch {
   std::int64_t batch_id = 0;
 
   result<void> validate(const settings&) const { return check_positive("batch_id", batch_id); }
-  std::string target() const { return detail::batch_target(batch_id); }
+  void write_target(http::target_string& out) const { detail::write_batch_target(out, batch_id); }
 };
 
 /// deleteBatch: DELETE /v2/batches/{batch_id} → 202 batch_job (poll it to completion).
@@ -361,7 +354,7 @@ struct delete_batch {
   std::int64_t batch_id = 0;
 
   result<void> validate(const settings&) const { return check_positive("batch_id", batch_id); }
-  std::string target() const { return detail::batch_target(batch_id); }
+  void write_target(http::target_string& out) const { detail::write_batch_target(out, batch_id); }
 };
 
 /// addFileToBatch: PUT /v2/batches/{batch_id}/files/{filename} (octet-stream) → 204. Creates or
@@ -385,7 +378,9 @@ struct upload_file {
       return validation_error("content", "must not be empty: the API requires a file body");
     return {};
   }
-  std::string target() const { return detail::file_target(batch_id, name.value()); }
+  void write_target(http::target_string& out) const {
+    detail::write_file_target(out, batch_id, name.value());
+  }
   http::body body() const { return content; }
 };
 
@@ -404,12 +399,11 @@ struct list_files {
     if (page_size) AIHUB_TRY(check_non_negative("page_size", *page_size));
     return detail::check_optional_text("start_token", start_token);
   }
-  std::string target() const {
-    url::target_builder t;
+  void write_target(http::target_string& out) const {
+    url::target_writer t(out);
     t.path("/v2/batches").segment(batch_id).path("/files");
     if (page_size) t.query("page_size", *page_size);
     if (start_token) t.query("start_token", *start_token);
-    return std::move(t).take();
   }
 };
 
@@ -426,7 +420,9 @@ struct delete_file {
     AIHUB_TRY(check_positive("batch_id", batch_id));
     return name.validate("name");
   }
-  std::string target() const { return detail::file_target(batch_id, name.value()); }
+  void write_target(http::target_string& out) const {
+    detail::write_file_target(out, batch_id, name.value());
+  }
 };
 
 /// pollBatchesJob: GET /v2/batches/jobs/{job_id} → 200 job_status.
@@ -438,8 +434,8 @@ struct poll_batches_job {
   std::string job_id{};
 
   result<void> validate(const settings&) const { return check_path_id("job_id", job_id); }
-  std::string target() const {
-    return std::move(url::target_builder().path("/v2/batches/jobs").segment(job_id)).take();
+  void write_target(http::target_string& out) const {
+    url::target_writer(out).path("/v2/batches/jobs").segment(job_id);
   }
 };
 
@@ -459,10 +455,10 @@ struct start_multipart_upload {
     if (file_size < 1) return validation_error("file_size", "must be at least 1");
     return {};
   }
-  std::string target() const { return "/v2/batches/multipart-upload"; }
-  http::body body() const {
-    std::string text;
-    text.reserve(64 + name.value().size());
+  void write_target(http::target_string& out) const { out.append("/v2/batches/multipart-upload"); }
+  /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
+  void write_body(std::string& text) const {
+    text.reserve(text.size() + 64 + name.value().size());
     json::writer w(text);
     w.begin_object();
     w.key("batch_id");
@@ -472,7 +468,6 @@ struct start_multipart_upload {
     w.key("file_size");
     w.integer(file_size);
     w.end_object();
-    return detail::json_text(std::move(text));
   }
   /// Adds the session URL from the Location header.
   static result<void> complete(const http::response& response, multipart_session& session) {
@@ -508,13 +503,12 @@ struct upload_part {
     if (layout) AIHUB_TRY(layout->validate_part(part_num, http::body_size(content)));
     return {};
   }
-  std::string target() const {
-    return std::move(url::target_builder(96 + session_id.size())
-                         .path("/v2/batches/multipart-upload/sessions")
-                         .segment(session_id)
-                         .path("/parts")
-                         .segment(part_num))
-        .take();
+  void write_target(http::target_string& out) const {
+    url::target_writer(out)
+        .path("/v2/batches/multipart-upload/sessions")
+        .segment(session_id)
+        .path("/parts")
+        .segment(part_num);
   }
   http::body body() const { return content; }
   static result<void> complete(const http::response&, uploaded_part& part) {
@@ -525,11 +519,8 @@ struct upload_part {
 };
 
 namespace detail {
-inline std::string session_target(const std::string& session_id) {
-  return std::move(url::target_builder(64 + session_id.size())
-                       .path("/v2/batches/multipart-upload/sessions")
-                       .segment(session_id))
-      .take();
+inline void write_session_target(http::target_string& out, std::string_view session_id) {
+  url::target_writer(out).path("/v2/batches/multipart-upload/sessions").segment(session_id);
 }
 }  // namespace detail
 
@@ -550,13 +541,15 @@ struct commit_multipart_upload {
     AIHUB_TRY(check_path_id("session_id", session_id));
     if (parts.empty()) return validation_error("parts", "a commit must list the uploaded parts");
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      std::string field = "parts[" + std::to_string(i) + "]";
+      // The field names are built only on failure: a 10,000-part commit checks without allocating.
+      auto field = [i](std::string_view member) {
+        return "parts[" + std::to_string(i) + "]." + std::string(member);
+      };
       if (parts[i].part_num != static_cast<std::int64_t>(i) + 1)
         return validation_error(
-            field + ".part_num",
+            field("part_num"),
             "parts must be numbered 1, 2, 3... in order (expected " + std::to_string(i + 1) + ")");
-      if (parts[i].part_id.empty())
-        return validation_error(field + ".part_id", "must not be empty");
+      if (parts[i].part_id.empty()) return validation_error(field("part_id"), "must not be empty");
     }
     if (layout) {
       AIHUB_TRY(layout->validate());
@@ -567,27 +560,27 @@ struct commit_multipart_upload {
     }
     return {};
   }
-  std::string target() const { return detail::session_target(session_id); }
-  http::body body() const {
-    std::string text;
-    text.reserve(32 + parts.size() * 48);
-    json::writer w(text);
-    w.begin_object();
-    w.key("action");
-    w.string("commit");
-    w.key("parts");
-    w.begin_array();
-    for (const auto& p : parts) {
-      w.begin_object();
-      w.key("part_num");
-      w.integer(p.part_num);
-      w.key("part_id");
-      w.string(p.part_id);
-      w.end_object();
+  void write_target(http::target_string& out) const {
+    detail::write_session_target(out, session_id);
+  }
+  /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
+  void write_body(std::string& text) const {
+    // {"action":"commit","parts":[{"part_num":N,"part_id":"ID"},...]}: 44 bytes per part plus
+    // the id (and its escapes, rare enough to leave to the string's growth).
+    std::size_t size = 32;
+    for (const auto& p : parts) size += 44 + p.part_id.size();
+    text.reserve(text.size() + size);
+    text.append(R"({"action":"commit","parts":[)");
+    char digits[24];
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      text.append(i == 0 ? R"({"part_num":)" : R"(,{"part_num":)");
+      auto end = std::to_chars(digits, digits + sizeof digits, parts[i].part_num).ptr;
+      text.append(digits, static_cast<std::size_t>(end - digits));
+      text.append(R"(,"part_id":)");
+      json::writer::append_quoted(text, parts[i].part_id);
+      text.push_back('}');
     }
-    w.end_array();
-    w.end_object();
-    return detail::json_text(std::move(text));
+    text.append("]}");
   }
 };
 
@@ -602,8 +595,10 @@ struct abort_multipart_upload {
   std::string session_id{};
 
   result<void> validate(const settings&) const { return check_path_id("session_id", session_id); }
-  std::string target() const { return detail::session_target(session_id); }
-  http::body body() const { return detail::json_text(R"({"action":"abort"})"); }
+  void write_target(http::target_string& out) const {
+    detail::write_session_target(out, session_id);
+  }
+  void write_body(std::string& text) const { text.append(R"({"action":"abort"})"); }
 };
 
 AIHUB_NAMESPACE_END

@@ -93,9 +93,9 @@ class body_stream {
     return n;
   }
 
-  static error file_error(const char* what, const std::string& path) {
+  static error file_error(const char* what, std::string_view path) {
     int code = errno;
-    std::string message = std::string(what) + " " + path;
+    std::string message = std::string(what) + " " + std::string(path);
     if (code != 0) message.append(": ").append(std::strerror(code));
     return make_error(error_kind::transport, std::move(message));
   }

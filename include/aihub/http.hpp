@@ -6,10 +6,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -40,66 +45,263 @@ constexpr std::string_view to_string(method m) noexcept {
   return "GET";
 }
 
+/// One header as a view into a header_list (or into anything else that outlives it).
 struct header {
-  std::string name{};
-  std::string value{};
+  std::string_view name{};
+  std::string_view value{};
   friend bool operator==(const header&, const header&) = default;
 };
 
-/// Insertion-ordered header list with case-insensitive lookup. Small on purpose: a request carries
-/// about five headers, so a flat vector beats any map.
+/// Insertion-ordered header list with case-insensitive lookup, stored in one buffer: a request's
+/// five headers cost one allocation (none when a reused list already has the room). A request
+/// carries about five headers, so linear scans beat any map.
 class header_list {
- public:
-  header_list() = default;
-  header_list(std::initializer_list<header> init) : items_(init) {}
+  // Each entry is [name size: 4 bytes][value size: 4 bytes][name][value], back to back.
+  static constexpr std::size_t prefix_size = 8;
 
+ public:
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = header;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const header*;
+    using reference = const header&;
+
+    iterator() = default;
+    reference operator*() const noexcept { return current_; }
+    pointer operator->() const noexcept { return &current_; }
+    iterator& operator++() noexcept {
+      at_ = next_;
+      load();
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      iterator before = *this;
+      ++*this;
+      return before;
+    }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.at_ == b.at_; }
+
+   private:
+    friend class header_list;
+    iterator(const char* at, const char* end) noexcept : at_(at), end_(end) { load(); }
+    void load() noexcept {
+      if (at_ == end_) return;
+      std::uint32_t sizes[2];
+      std::memcpy(sizes, at_, sizeof sizes);
+      const char* text = at_ + prefix_size;
+      current_ = {std::string_view(text, sizes[0]), std::string_view(text + sizes[0], sizes[1])};
+      next_ = text + sizes[0] + sizes[1];
+    }
+    const char* at_ = nullptr;
+    const char* end_ = nullptr;
+    const char* next_ = nullptr;
+    header current_{};
+  };
+  using const_iterator = iterator;
+
+  header_list() = default;
+  header_list(std::initializer_list<header> init) {
+    std::size_t bytes = 0;
+    for (const auto& h : init) bytes += entry_size(h.name, h.value);
+    data_.reserve(bytes);
+    for (const auto& h : init) add(h.name, h.value);
+  }
+
+  /// Bytes needed to hold one more header: for reserve() ahead of a batch of add()s.
+  static constexpr std::size_t entry_size(std::string_view name, std::string_view value) noexcept {
+    return prefix_size + name.size() + value.size();
+  }
+  /// Makes room for `bytes` of entries (see entry_size) so the next add()s do not allocate.
+  void reserve(std::size_t bytes) { data_.reserve(bytes); }
+
+  /// Appends a header; the value is the concatenation of the pieces (no temporary string for
+  /// "Bearer " + token).
+  void add(std::string_view name, std::string_view value, std::string_view value_more = {}) {
+    const std::uint32_t sizes[2] = {static_cast<std::uint32_t>(name.size()),
+                                    static_cast<std::uint32_t>(value.size() + value_more.size())};
+    std::size_t at = data_.size();
+    data_.resize(at + entry_size(name, value) + value_more.size());
+    char* out = data_.data() + at;
+    std::memcpy(out, sizes, sizeof sizes);
+    out += sizeof sizes;
+    if (!name.empty()) std::memcpy(out, name.data(), name.size());
+    out += name.size();
+    if (!value.empty()) std::memcpy(out, value.data(), value.size());
+    out += value.size();
+    if (!value_more.empty()) std::memcpy(out, value_more.data(), value_more.size());
+    ++count_;
+  }
   /// Replaces every header of that name with one entry (keeps the position of the first).
   void set(std::string_view name, std::string_view value) {
+    if (!contains(name)) return add(name, value);
+    header_list rebuilt;
+    rebuilt.reserve(data_.size() + value.size());
     bool placed = false;
-    for (auto it = items_.begin(); it != items_.end();) {
-      if (::aihub::detail::iequals(it->name, name)) {
-        if (!placed) {
-          it->value.assign(value);
-          placed = true;
-          ++it;
-        } else {
-          it = items_.erase(it);
-        }
-      } else {
-        ++it;
+    for (const header& h : *this) {
+      if (!::aihub::detail::iequals(h.name, name)) {
+        rebuilt.add(h.name, h.value);
+      } else if (!placed) {
+        rebuilt.add(h.name, value);
+        placed = true;
       }
     }
-    if (!placed) items_.push_back({std::string(name), std::string(value)});
+    *this = std::move(rebuilt);
   }
-  void add(std::string_view name, std::string_view value) {
-    items_.push_back({std::string(name), std::string(value)});
+  /// The first value of that name.
+  std::optional<std::string_view> find(std::string_view name) const noexcept {
+    for (const header& h : *this)
+      if (::aihub::detail::iequals(h.name, name)) return h.value;
+    return std::nullopt;
   }
-  /// The first value of that name, or nullptr.
-  const std::string* find(std::string_view name) const noexcept {
-    for (const auto& h : items_)
-      if (::aihub::detail::iequals(h.name, name)) return &h.value;
-    return nullptr;
-  }
+  /// The first value of that name, or "".
   std::string_view get(std::string_view name) const noexcept {
-    const std::string* v = find(name);
-    return v ? std::string_view(*v) : std::string_view();
+    return find(name).value_or(std::string_view());
   }
-  bool contains(std::string_view name) const noexcept { return find(name) != nullptr; }
+  bool contains(std::string_view name) const noexcept { return find(name).has_value(); }
   void erase(std::string_view name) {
-    std::erase_if(items_, [&](const header& h) { return ::aihub::detail::iequals(h.name, name); });
+    if (!contains(name)) return;
+    header_list kept;
+    kept.reserve(data_.size());
+    for (const header& h : *this)
+      if (!::aihub::detail::iequals(h.name, name)) kept.add(h.name, h.value);
+    *this = std::move(kept);
   }
-  void reserve(std::size_t n) { items_.reserve(n); }
-  void clear() noexcept { items_.clear(); }
+  /// Empties the list and keeps its buffer for reuse.
+  void clear() noexcept {
+    data_.clear();
+    count_ = 0;
+  }
 
-  auto begin() const noexcept { return items_.begin(); }
-  auto end() const noexcept { return items_.end(); }
-  std::size_t size() const noexcept { return items_.size(); }
-  bool empty() const noexcept { return items_.empty(); }
+  iterator begin() const noexcept { return {data_.data(), data_.data() + data_.size()}; }
+  iterator end() const noexcept {
+    const char* end = data_.data() + data_.size();
+    return {end, end};
+  }
+  std::size_t size() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
 
   friend bool operator==(const header_list&, const header_list&) = default;
 
  private:
-  std::vector<header> items_{};
+  std::string data_{};
+  std::size_t count_ = 0;
+};
+
+/// A request target ("/v2/batches/7/files/a.pdf?x=1"), stored inline up to inline_capacity bytes:
+/// the targets of this API (ids, session ids, names) fit, so building one does not allocate.
+/// Longer targets (long names, page tokens) spill to the heap.
+class target_string {
+ public:
+  static constexpr std::size_t inline_capacity = 127;
+
+  target_string() noexcept { inline_[0] = '\0'; }
+  target_string(std::string_view text) : target_string() { append(text); }
+  target_string(const char* text) : target_string(std::string_view(text)) {}
+  target_string(const std::string& text) : target_string(std::string_view(text)) {}
+
+  target_string& append(std::string_view text) {
+    if (!spilled_ && size_ + text.size() <= inline_capacity) {
+      if (!text.empty()) std::memcpy(inline_ + size_, text.data(), text.size());
+      size_ += text.size();
+      inline_[size_] = '\0';
+      return *this;
+    }
+    if (!spilled_) {
+      heap_.reserve(2 * (size_ + text.size()));
+      heap_.assign(inline_, size_);
+      spilled_ = true;
+    }
+    heap_.append(text);
+    size_ = heap_.size();
+    return *this;
+  }
+  target_string& append(const char* text, std::size_t size) {
+    return append(std::string_view(text, size));
+  }
+  target_string& push_back(char c) {
+    if (!spilled_ && size_ < inline_capacity) {
+      inline_[size_++] = c;
+      inline_[size_] = '\0';
+      return *this;
+    }
+    return append(std::string_view(&c, 1));
+  }
+  /// Empties the target and keeps any heap buffer for reuse.
+  void clear() noexcept {
+    size_ = 0;
+    inline_[0] = '\0';
+    heap_.clear();
+    spilled_ = false;
+  }
+
+  const char* data() const noexcept { return spilled_ ? heap_.data() : inline_; }
+  const char* c_str() const noexcept { return data(); }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::string_view view() const noexcept { return {data(), size_}; }
+  operator std::string_view() const noexcept { return view(); }
+  std::string str() const { return std::string(view()); }
+  const char* begin() const noexcept { return data(); }
+  const char* end() const noexcept { return data() + size_; }
+  std::size_t find(std::string_view text, std::size_t from = 0) const noexcept {
+    return view().find(text, from);
+  }
+  std::size_t find(char c, std::size_t from = 0) const noexcept { return view().find(c, from); }
+  bool starts_with(std::string_view prefix) const noexcept { return view().starts_with(prefix); }
+
+  friend bool operator==(const target_string& a, const target_string& b) noexcept {
+    return a.view() == b.view();
+  }
+  friend bool operator==(const target_string& a, std::string_view b) noexcept {
+    return a.view() == b;
+  }
+  friend bool operator==(const target_string& a, const std::string& b) noexcept {
+    return a.view() == std::string_view(b);
+  }
+  friend bool operator==(const target_string& a, const char* b) noexcept {
+    return a.view() == std::string_view(b);
+  }
+  friend std::string operator+(const target_string& a, std::string_view b) {
+    return std::string(a.view()).append(b);
+  }
+
+ private:
+  std::size_t size_ = 0;
+  bool spilled_ = false;
+  char inline_[inline_capacity + 1]{};
+  std::string heap_{};
+};
+
+/// Immutable text shared by copies: the path of a file every part of an upload reads from, so a
+/// part's request copies a reference, not the path.
+class shared_text {
+ public:
+  shared_text() = default;
+  shared_text(std::string text) : text_(std::make_shared<const std::string>(std::move(text))) {}
+  shared_text(std::string_view text) : shared_text(std::string(text)) {}
+  shared_text(const char* text) : shared_text(std::string(text)) {}
+
+  const std::string& str() const noexcept { return text_ ? *text_ : empty_text(); }
+  const char* c_str() const noexcept { return str().c_str(); }
+  std::string_view view() const noexcept { return str(); }
+  operator std::string_view() const noexcept { return view(); }
+  bool empty() const noexcept { return str().empty(); }
+  std::size_t size() const noexcept { return str().size(); }
+
+  template <class Text>
+  requires std::is_convertible_v<const Text&, std::string_view>
+  friend bool operator==(const shared_text& a, const Text& b) noexcept {
+    return a.view() == std::string_view(b);
+  }
+
+ private:
+  static const std::string& empty_text() noexcept {
+    static const std::string empty;
+    return empty;
+  }
+  std::shared_ptr<const std::string> text_{};
 };
 
 /// Pull interface for a body that is produced while it is sent (a pipe, a generator, a
@@ -140,7 +342,7 @@ struct bytes_view_body {
 /// `length` bytes of the file at `path` starting at `offset`: exactly one multipart part, or a
 /// whole file. The file is opened only when the body is read, never while the request is built.
 struct file_slice {
-  std::string path{};
+  shared_text path{};
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
   friend bool operator==(const file_slice&, const file_slice&) = default;
@@ -173,8 +375,8 @@ inline bool has_body(const body& b) noexcept {
 
 struct request {
   method verb = method::get;
-  std::string
-      target{};  ///< "/v2/batches/7/files?page_size=10": path and query, already percent-encoded
+  /// "/v2/batches/7/files?page_size=10": path and query, already percent-encoded
+  target_string target{};
   header_list headers{};
   http::body body{};
 
@@ -250,7 +452,7 @@ inline std::string to_string(const request& r, std::size_t body_limit = 2048) {
       out.append("\n<").append(std::to_string(v.bytes.size())).append(" bytes>\n");
     }
     void operator()(const file_slice& f) const {
-      out.append("\n<").append(std::to_string(f.length)).append(" bytes of ").append(f.path);
+      out.append("\n<").append(std::to_string(f.length)).append(" bytes of ").append(f.path.view());
       out.append(" from offset ").append(std::to_string(f.offset)).append(">\n");
     }
     void operator()(const reader_body& b) const {

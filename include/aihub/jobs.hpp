@@ -26,9 +26,8 @@ struct get_job {
   std::string job_id{};
 
   result<void> validate(const settings&) const { return check_path_id("job_id", job_id); }
-  std::string target() const {
-    return std::move(url::target_builder(16 + job_id.size() * 3).path("/v2/jobs").segment(job_id))
-        .take();
+  void write_target(http::target_string& out) const {
+    url::target_writer(out).path("/v2/jobs").segment(job_id);
   }
 };
 

@@ -34,17 +34,27 @@ struct accepted {
 };
 
 template <class Op>
-concept operation = requires(const Op& op, const settings& s) {
+concept operation = requires(const Op& op, const settings& s, http::target_string& target) {
   { Op::endpoint_info } -> std::convertible_to<endpoint>;
   typename Op::response_type;
   { op.validate(s) } -> std::same_as<result<void>>;
-  { op.target() } -> std::same_as<std::string>;
+  op.write_target(target);
+};
+
+/// An operation whose body is JSON text it writes itself (appending to a string).
+template <class Op>
+concept operation_with_json_body = operation<Op> && requires(const Op& op, std::string& text) {
+  op.write_body(text);
+};
+
+/// An operation whose body is raw bytes (a file region, caller memory, a reader).
+template <class Op>
+concept operation_with_content = operation<Op> && requires(const Op& op) {
+  { op.body() } -> std::convertible_to<http::body>;
 };
 
 template <class Op>
-concept operation_with_body = operation<Op> && requires(const Op& op) {
-  { op.body() } -> std::convertible_to<http::body>;
-};
+concept operation_with_body = operation_with_json_body<Op> || operation_with_content<Op>;
 
 /// Content-Type sent with a body: JSON text is JSON, everything else is a file's raw bytes.
 inline std::string_view content_type_of(const http::body& b) noexcept {
@@ -52,35 +62,82 @@ inline std::string_view content_type_of(const http::body& b) noexcept {
                                                     : "application/octet-stream";
 }
 
-/// Validates the operation against the settings and describes its HTTP request. Pure: no I/O, no
-/// clock. Headers, in order: Authorization, IB-Context (when set, the per-call value winning),
-/// User-Agent, Accept, and Content-Type for requests with a body.
+namespace detail {
+/// build_request after the settings were checked: checks the per-call options and the operation,
+/// then writes into `out`, reusing its buffers (target, header storage, JSON text).
 template <operation Op>
-result<http::request> build_request(const Op& op, const settings& s,
-                                    const call_options& options = {}) {
-  AIHUB_TRY(validate(s));
+result<void> write_request(http::request& out, const Op& op, const settings& s,
+                           const call_options& options) {
   if (options.ib_context)
     AIHUB_TRY(check("ib_context", rules::header_value_problem(*options.ib_context)));
   AIHUB_TRY(op.validate(s));
 
-  http::request request;
-  request.verb = Op::endpoint_info.verb;
-  request.target = op.target();
-  request.headers.reserve(5);
-  std::string authorization{};
-  authorization.reserve(7 + s.token.size());
-  authorization.append("Bearer ").append(s.token);
-  request.headers.add("Authorization", authorization);
+  out.verb = Op::endpoint_info.verb;
+  out.target.clear();
+  op.write_target(out.target);
+
+  if constexpr (operation_with_json_body<Op>) {
+    if (auto* json = std::get_if<http::json_body>(&out.body))
+      json->text.clear();
+    else
+      out.body.template emplace<http::json_body>();
+    op.write_body(std::get<http::json_body>(out.body).text);
+  } else if constexpr (operation_with_content<Op>) {
+    out.body = op.body();
+  } else {
+    out.body = http::no_body{};
+  }
+
+  constexpr std::string_view accept = "application/json";
   const std::optional<std::string>& context =
       options.ib_context ? options.ib_context : s.ib_context;
-  if (context) request.headers.add("IB-Context", *context);
-  if (!s.user_agent.empty()) request.headers.add("User-Agent", s.user_agent);
-  request.headers.add("Accept", "application/json");
-  if constexpr (operation_with_body<Op>) {
-    request.body = op.body();
-    request.headers.add("Content-Type", content_type_of(request.body));
-  }
+  std::string_view content_type{};
+  if constexpr (operation_with_body<Op>) content_type = content_type_of(out.body);
+  // One exact reservation: every header lands in one allocation (none when `out` is reused).
+  std::size_t bytes = http::header_list::entry_size("Authorization", s.token) + 7 +
+                      http::header_list::entry_size("Accept", accept);
+  if (context) bytes += http::header_list::entry_size("IB-Context", *context);
+  if (!s.user_agent.empty()) bytes += http::header_list::entry_size("User-Agent", s.user_agent);
+  if (!content_type.empty()) bytes += http::header_list::entry_size("Content-Type", content_type);
+  out.headers.clear();
+  out.headers.reserve(bytes);
+  out.headers.add("Authorization", "Bearer ", s.token);
+  if (context) out.headers.add("IB-Context", *context);
+  if (!s.user_agent.empty()) out.headers.add("User-Agent", s.user_agent);
+  out.headers.add("Accept", accept);
+  if (!content_type.empty()) out.headers.add("Content-Type", content_type);
+  return {};
+}
+}  // namespace detail
+
+/// Validates the operation against the settings and describes its HTTP request. Pure: no I/O, no
+/// clock. Headers, in order: Authorization, IB-Context (when set, the per-call value winning),
+/// User-Agent, Accept, and Content-Type for requests with a body.
+template <operation Op>
+result<http::request> build_request(const Op& op, const validated_settings& s,
+                                    const call_options& options = {}) {
+  http::request request;
+  AIHUB_TRY(detail::write_request(request, op, s.get(), options));
   return request;
+}
+
+/// The same, checking the settings first (validated_settings skips that for every later call).
+template <operation Op>
+result<http::request> build_request(const Op& op, const settings& s,
+                                    const call_options& options = {}) {
+  AIHUB_TRY(validate(s));
+  http::request request;
+  AIHUB_TRY(detail::write_request(request, op, s, options));
+  return request;
+}
+
+/// Builds into a request the caller keeps and reuses: after the first call, building the same
+/// kind of request again allocates nothing (target inline, header and JSON buffers reused). On
+/// error `out` is left unspecified.
+template <operation Op>
+result<void> build_request_into(http::request& out, const Op& op, const validated_settings& s,
+                                const call_options& options = {}) {
+  return detail::write_request(out, op, s.get(), options);
 }
 
 /// The meaning of an error status in this API, in words a user can act on.
@@ -148,8 +205,8 @@ inline error status_error(std::string_view operation_id, const http::response& r
   detail::error_body body;
   if (!response.body.empty() && json::builtin_codec{}.decode(response.body, body) && body.message)
     e.server_message = std::move(*body.message);
-  if (const std::string* retry_after = response.headers.find("Retry-After"))
-    e.retry_after = *retry_after;
+  if (auto retry_after = response.headers.find("Retry-After"))
+    e.retry_after = std::string(*retry_after);
   return e;
 }
 

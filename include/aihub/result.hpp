@@ -101,37 +101,49 @@ struct unexpected {
 template <class T>
 class result;
 
+/// Success or an error. The error lives on the heap, so the success path (every check that
+/// passes, many per request) moves and destroys one null pointer instead of an error's strings.
 template <>
 class [[nodiscard]] result<void> {
  public:
   using value_type = void;
-  result() = default;
-  result(unexpected failure) : failure_(std::move(failure.value)), ok_(false) {}
-  result(::aihub::error failure) : failure_(std::move(failure)), ok_(false) {}
+  result() noexcept = default;
+  result(unexpected failure) : failure_(new ::aihub::error(std::move(failure.value))) {}
+  result(::aihub::error failure) : failure_(new ::aihub::error(std::move(failure))) {}
+  result(const result& other)
+      : failure_(other.failure_ ? new ::aihub::error(*other.failure_) : nullptr) {}
+  result(result&& other) noexcept : failure_(std::exchange(other.failure_, nullptr)) {}
+  result& operator=(result other) noexcept {
+    std::swap(failure_, other.failure_);
+    return *this;
+  }
+  ~result() { delete failure_; }
 
-  bool has_value() const noexcept { return ok_; }
-  explicit operator bool() const noexcept { return ok_; }
-  void value() const { AIHUB_ASSERT(ok_); }
+  bool has_value() const noexcept { return failure_ == nullptr; }
+  explicit operator bool() const noexcept { return has_value(); }
+  void value() const { AIHUB_ASSERT(has_value()); }
   const ::aihub::error& error() const& {
-    AIHUB_ASSERT(!ok_);
-    return failure_;
+    AIHUB_ASSERT(!has_value());
+    return *failure_;
   }
   ::aihub::error error() && {
-    AIHUB_ASSERT(!ok_);
-    return std::move(failure_);
+    AIHUB_ASSERT(!has_value());
+    return std::move(*failure_);
   }
   template <class F>
   auto and_then(F&& f) const {
     using next = std::invoke_result_t<F>;
-    if (!ok_) return next(unexpected(failure_));
+    if (!has_value()) return next(unexpected(*failure_));
     return std::forward<F>(f)();
   }
 
-  friend bool operator==(const result&, const result&) = default;
+  friend bool operator==(const result& a, const result& b) {
+    if (a.has_value() || b.has_value()) return a.has_value() == b.has_value();
+    return *a.failure_ == *b.failure_;
+  }
 
  private:
-  ::aihub::error failure_{};
-  bool ok_ = true;
+  ::aihub::error* failure_ = nullptr;
 };
 
 /// Holds a T or an error. A C++20 stand-in for std::expected<T, error> that is the same type in

@@ -804,12 +804,9 @@ inline result<void> check_run_id_in_response(const std::string& id) {
   return {};
 }
 
-inline std::string run_target(std::string_view run_id, std::string_view suffix = {}) {
-  return std::move(url::target_builder(32 + run_id.size() * 3 + suffix.size())
-                       .path("/v2/apps/runs")
-                       .segment(run_id)
-                       .path(suffix))
-      .take();
+inline void write_run_target(http::target_string& out, std::string_view run_id,
+                             std::string_view suffix = {}) {
+  url::target_writer(out).path("/v2/apps/runs").segment(run_id).path(suffix);
 }
 
 }  // namespace detail::runs_impl
@@ -856,10 +853,10 @@ struct run_app {
                               "account (service accounts have no personal workspace)");
     return settings.validate();
   }
-  std::string target() const { return "/v2/apps/runs"; }
-  http::body body() const {
-    std::string text;
-    text.reserve(128);
+  void write_target(http::target_string& out) const { out.append("/v2/apps/runs"); }
+  /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
+  void write_body(std::string& text) const {
+    text.reserve(text.size() + 128);
     json::writer w(text);
     w.begin_object();
     auto optional_string = [&w](std::string_view name, const std::optional<std::string>& v) {
@@ -883,7 +880,6 @@ struct run_app {
       settings.write(w);
     }
     w.end_object();
-    return http::json_body{std::move(text)};
   }
   static result<void> complete(const http::response&, run& value) {
     return detail::runs_impl::check_run_id_in_response(value.id);
@@ -942,16 +938,12 @@ struct run_deployment {
     AIHUB_TRY(ri::check_optional_text("output_dir", output_dir));
     return settings.validate();
   }
-  std::string target() const {
-    return std::move(url::target_builder(48 + deployment_id.size() * 3)
-                         .path("/v2/apps/deployments")
-                         .segment(deployment_id)
-                         .path("/runs"))
-        .take();
+  void write_target(http::target_string& out) const {
+    url::target_writer(out).path("/v2/apps/deployments").segment(deployment_id).path("/runs");
   }
-  http::body body() const {
-    std::string text;
-    text.reserve(96);
+  /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
+  void write_body(std::string& text) const {
+    text.reserve(text.size() + 96);
     json::writer w(text);
     w.begin_object();
     if (batch_id) {
@@ -987,7 +979,6 @@ struct run_deployment {
       settings.write(w);
     }
     w.end_object();
-    return http::json_body{std::move(text)};
   }
   static result<void> complete(const http::response&, run& value) {
     return detail::runs_impl::check_run_id_in_response(value.id);
@@ -1005,7 +996,9 @@ struct get_run {
   result<void> validate(const ::aihub::settings&) const {
     return detail::runs_impl::check_id("run_id", run_id);
   }
-  std::string target() const { return detail::runs_impl::run_target(run_id); }
+  void write_target(http::target_string& out) const {
+    detail::runs_impl::write_run_target(out, run_id);
+  }
   static result<void> complete(const http::response&, run& value) {
     return detail::runs_impl::check_run_id_in_response(value.id);
   }
@@ -1082,8 +1075,8 @@ struct list_runs {
       return validation_error("order", "must be ASCENDING or DESCENDING");
     return {};
   }
-  std::string target() const {
-    url::target_builder t;
+  void write_target(http::target_string& out) const {
+    url::target_writer t(out);
     t.path("/v2/apps/runs");
     auto text = [&t](std::string_view name, const std::optional<std::string>& v) {
       if (v) t.query(name, std::string_view(*v));
@@ -1101,7 +1094,6 @@ struct list_runs {
     if (offset) t.query("offset", *offset);
     if (sort_by) t.query("sort_by", to_string(*sort_by));
     if (order) t.query("order", to_string(*order));
-    return std::move(t).take();
   }
 };
 
@@ -1121,14 +1113,13 @@ struct delete_run {
   result<void> validate(const ::aihub::settings&) const {
     return detail::runs_impl::check_id("run_id", run_id);
   }
-  std::string target() const {
-    url::target_builder t(48 + run_id.size() * 3);
+  void write_target(http::target_string& out) const {
+    url::target_writer t(out);
     t.path("/v2/apps/runs").segment(std::string_view(run_id));
     if (delete_db_data) t.query("delete_db_data", *delete_db_data);
     if (delete_input) t.query("delete_input", *delete_input);
     if (delete_output) t.query("delete_output", *delete_output);
     if (delete_logs) t.query("delete_logs", *delete_logs);
-    return std::move(t).take();
   }
 };
 
@@ -1152,8 +1143,8 @@ struct get_run_results {
     if (file_offset) AIHUB_TRY(check_non_negative("file_offset", *file_offset));
     return {};
   }
-  std::string target() const {
-    url::target_builder t(96 + run_id.size() * 3);
+  void write_target(http::target_string& out) const {
+    url::target_writer t(out);
     t.path("/v2/apps/runs").segment(std::string_view(run_id)).path("/results");
     if (include_review_results) t.query("include_review_results", *include_review_results);
     if (include_confidence_scores) t.query("include_confidence_scores", *include_confidence_scores);
@@ -1161,7 +1152,6 @@ struct get_run_results {
       t.query("include_validation_results", *include_validation_results);
     if (include_source_info) t.query("include_source_info", *include_source_info);
     if (file_offset) t.query("file_offset", *file_offset);
-    return std::move(t).take();
   }
   static result<void> complete(const http::response&, run_results& value) {
     return detail::runs_impl::check_run_id_in_response(value.id);

@@ -80,4 +80,20 @@ inline result<void> validate(const settings& s) {
   return {};
 }
 
+/// Settings that passed validate() once. build_request() and the client take them to skip checking
+/// the same API root, token and User-Agent again on every request.
+class validated_settings {
+ public:
+  static result<validated_settings> create(settings s) {
+    AIHUB_TRY(validate(s));
+    return validated_settings(std::move(s));
+  }
+  const settings& get() const noexcept { return settings_; }
+  const settings* operator->() const noexcept { return &settings_; }
+
+ private:
+  explicit validated_settings(settings s) : settings_(std::move(s)) {}
+  settings settings_;
+};
+
 AIHUB_NAMESPACE_END

@@ -38,8 +38,10 @@ struct upload_source {
 
   /// A file on disk, read region by region while it is sent.
   static upload_source from_file(std::string path, std::uint64_t size) {
+    // Every part shares this one copy of the path.
     return {size,
-            [path = std::move(path)](std::uint64_t offset, std::uint64_t length) -> http::body {
+            [path = http::shared_text(std::move(path))](std::uint64_t offset,
+                                                        std::uint64_t length) -> http::body {
               return http::file_slice{path, offset, length};
             }};
   }

@@ -15,23 +15,39 @@
 AIHUB_NAMESPACE_BEGIN
 namespace url {
 
-constexpr bool is_unreserved(unsigned char c) noexcept {
+namespace detail {
+constexpr bool compute_unreserved(unsigned char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
 }
-
-/// Appends `text` percent-encoded (uppercase hex digits, as RFC 3986 recommends).
-inline void append_encoded(std::string& out, std::string_view text) {
-  constexpr char hex[] = "0123456789ABCDEF";
-  for (char ch : text) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (is_unreserved(c)) {
-      out.push_back(ch);
-    } else {
-      char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-      out.append(esc, 3);
-    }
+struct unreserved_table {
+  bool yes[256] = {};
+  constexpr unreserved_table() {
+    for (int c = 0; c < 256; ++c) yes[c] = compute_unreserved(static_cast<unsigned char>(c));
   }
+};
+inline constexpr unreserved_table unreserved{};
+}  // namespace detail
+
+constexpr bool is_unreserved(unsigned char c) noexcept {
+  return detail::unreserved.yes[c];
+}
+
+/// Appends `text` percent-encoded (uppercase hex digits, as RFC 3986 recommends) to a string-like
+/// `out` (std::string, http::target_string).
+template <class Out>
+void append_encoded(Out& out, std::string_view text) {
+  constexpr char hex[] = "0123456789ABCDEF";
+  std::size_t plain_from = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (is_unreserved(c)) continue;
+    out.append(text.substr(plain_from, i - plain_from));
+    const char escape[3] = {'%', hex[c >> 4], hex[c & 15]};
+    out.append(std::string_view(escape, 3));
+    plain_from = i + 1;
+  }
+  out.append(text.substr(plain_from));
 }
 
 inline std::string encode(std::string_view text) {
@@ -65,44 +81,42 @@ inline result<std::string> decode(std::string_view text) {
   return out;
 }
 
-/// Builds "/path/seg?name=value&..." in one buffer: literal path pieces are appended as they are,
-/// segments and query values encoded.
-class target_builder {
+/// Writes "/path/seg?name=value&..." into a string-like `out` (std::string, http::target_string):
+/// literal path pieces as they are, segments and query values percent-encoded.
+template <class Out>
+class target_writer {
  public:
-  explicit target_builder(std::size_t reserve = 64) { out_.reserve(reserve); }
+  explicit target_writer(Out& out) noexcept : out_(out) {}
 
-  target_builder& path(std::string_view literal) {
+  target_writer& path(std::string_view literal) {
     out_.append(literal);
     return *this;
   }
-  target_builder& segment(std::string_view value) {
+  target_writer& segment(std::string_view value) {
     out_.push_back('/');
     append_encoded(out_, value);
     return *this;
   }
-  target_builder& segment(std::int64_t value) {
+  target_writer& segment(std::int64_t value) {
     out_.push_back('/');
     append_integer(value);
     return *this;
   }
-  target_builder& query(std::string_view name, std::string_view value) {
+  target_writer& query(std::string_view name, std::string_view value) {
     start_parameter(name);
     append_encoded(out_, value);
     return *this;
   }
-  target_builder& query(std::string_view name, std::int64_t value) {
+  target_writer& query(std::string_view name, std::int64_t value) {
     start_parameter(name);
     append_integer(value);
     return *this;
   }
-  target_builder& query(std::string_view name, bool value) {
+  target_writer& query(std::string_view name, bool value) {
     start_parameter(name);
-    out_.append(value ? "true" : "false");
+    out_.append(value ? std::string_view("true") : std::string_view("false"));
     return *this;
   }
-
-  std::string take() && { return std::move(out_); }
-  const std::string& str() const noexcept { return out_; }
 
  private:
   void start_parameter(std::string_view name) {
@@ -114,10 +128,10 @@ class target_builder {
   void append_integer(std::int64_t value) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, value);
-    out_.append(buf, r.ptr);
+    out_.append(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
   }
 
-  std::string out_;
+  Out& out_;
   bool has_query_ = false;
 };
 

@@ -58,8 +58,19 @@ constexpr std::int64_t utf8_length(std::string_view text) noexcept {
 namespace rules {
 inline constexpr std::size_t max_name_length = 255;
 
+/// Printable ASCII only (the common case): then the length is the size and nothing is a control.
+constexpr bool is_printable_ascii(std::string_view text) noexcept {
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) return false;
+  }
+  return true;
+}
+
 constexpr const char* batch_name_problem(std::string_view name) noexcept {
   if (name.empty()) return "must not be empty";
+  if (is_printable_ascii(name))
+    return name.size() > max_name_length ? "must be at most 255 characters" : nullptr;
   std::int64_t n = utf8_length(name);
   if (n < 0) return "must be valid UTF-8";
   if (static_cast<std::size_t>(n) > max_name_length) return "must be at most 255 characters";
@@ -116,6 +127,8 @@ inline result<void> check_not_empty(std::string_view field, std::string_view val
 /// An id that becomes one path segment: non-empty, no control characters, and not "." or ".."
 /// (which a proxy normalising dot-segments would turn into another resource).
 inline result<void> check_path_id(std::string_view field, std::string_view value) {
+  if (!value.empty() && value != "." && value != ".." && !rules::header_value_problem(value))
+    return {};
   AIHUB_TRY(check_not_empty(field, value));
   if (value == "." || value == "..") return validation_error(field, "must not be '.' or '..'");
   return check(field, rules::header_value_problem(value));

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -224,37 +225,49 @@ struct unexpected {
 template <class T>
 class result;
 
+/// Success or an error. The error lives on the heap, so the success path (every check that
+/// passes, many per request) moves and destroys one null pointer instead of an error's strings.
 template <>
 class [[nodiscard]] result<void> {
  public:
   using value_type = void;
-  result() = default;
-  result(unexpected failure) : failure_(std::move(failure.value)), ok_(false) {}
-  result(::aihub::error failure) : failure_(std::move(failure)), ok_(false) {}
+  result() noexcept = default;
+  result(unexpected failure) : failure_(new ::aihub::error(std::move(failure.value))) {}
+  result(::aihub::error failure) : failure_(new ::aihub::error(std::move(failure))) {}
+  result(const result& other)
+      : failure_(other.failure_ ? new ::aihub::error(*other.failure_) : nullptr) {}
+  result(result&& other) noexcept : failure_(std::exchange(other.failure_, nullptr)) {}
+  result& operator=(result other) noexcept {
+    std::swap(failure_, other.failure_);
+    return *this;
+  }
+  ~result() { delete failure_; }
 
-  bool has_value() const noexcept { return ok_; }
-  explicit operator bool() const noexcept { return ok_; }
-  void value() const { AIHUB_ASSERT(ok_); }
+  bool has_value() const noexcept { return failure_ == nullptr; }
+  explicit operator bool() const noexcept { return has_value(); }
+  void value() const { AIHUB_ASSERT(has_value()); }
   const ::aihub::error& error() const& {
-    AIHUB_ASSERT(!ok_);
-    return failure_;
+    AIHUB_ASSERT(!has_value());
+    return *failure_;
   }
   ::aihub::error error() && {
-    AIHUB_ASSERT(!ok_);
-    return std::move(failure_);
+    AIHUB_ASSERT(!has_value());
+    return std::move(*failure_);
   }
   template <class F>
   auto and_then(F&& f) const {
     using next = std::invoke_result_t<F>;
-    if (!ok_) return next(unexpected(failure_));
+    if (!has_value()) return next(unexpected(*failure_));
     return std::forward<F>(f)();
   }
 
-  friend bool operator==(const result&, const result&) = default;
+  friend bool operator==(const result& a, const result& b) {
+    if (a.has_value() || b.has_value()) return a.has_value() == b.has_value();
+    return *a.failure_ == *b.failure_;
+  }
 
  private:
-  ::aihub::error failure_{};
-  bool ok_ = true;
+  ::aihub::error* failure_ = nullptr;
 };
 
 /// Holds a T or an error. A C++20 stand-in for std::expected<T, error> that is the same type in
@@ -393,66 +406,263 @@ constexpr std::string_view to_string(method m) noexcept {
   return "GET";
 }
 
+/// One header as a view into a header_list (or into anything else that outlives it).
 struct header {
-  std::string name{};
-  std::string value{};
+  std::string_view name{};
+  std::string_view value{};
   friend bool operator==(const header&, const header&) = default;
 };
 
-/// Insertion-ordered header list with case-insensitive lookup. Small on purpose: a request carries
-/// about five headers, so a flat vector beats any map.
+/// Insertion-ordered header list with case-insensitive lookup, stored in one buffer: a request's
+/// five headers cost one allocation (none when a reused list already has the room). A request
+/// carries about five headers, so linear scans beat any map.
 class header_list {
- public:
-  header_list() = default;
-  header_list(std::initializer_list<header> init) : items_(init) {}
+  // Each entry is [name size: 4 bytes][value size: 4 bytes][name][value], back to back.
+  static constexpr std::size_t prefix_size = 8;
 
+ public:
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = header;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const header*;
+    using reference = const header&;
+
+    iterator() = default;
+    reference operator*() const noexcept { return current_; }
+    pointer operator->() const noexcept { return &current_; }
+    iterator& operator++() noexcept {
+      at_ = next_;
+      load();
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      iterator before = *this;
+      ++*this;
+      return before;
+    }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.at_ == b.at_; }
+
+   private:
+    friend class header_list;
+    iterator(const char* at, const char* end) noexcept : at_(at), end_(end) { load(); }
+    void load() noexcept {
+      if (at_ == end_) return;
+      std::uint32_t sizes[2];
+      std::memcpy(sizes, at_, sizeof sizes);
+      const char* text = at_ + prefix_size;
+      current_ = {std::string_view(text, sizes[0]), std::string_view(text + sizes[0], sizes[1])};
+      next_ = text + sizes[0] + sizes[1];
+    }
+    const char* at_ = nullptr;
+    const char* end_ = nullptr;
+    const char* next_ = nullptr;
+    header current_{};
+  };
+  using const_iterator = iterator;
+
+  header_list() = default;
+  header_list(std::initializer_list<header> init) {
+    std::size_t bytes = 0;
+    for (const auto& h : init) bytes += entry_size(h.name, h.value);
+    data_.reserve(bytes);
+    for (const auto& h : init) add(h.name, h.value);
+  }
+
+  /// Bytes needed to hold one more header: for reserve() ahead of a batch of add()s.
+  static constexpr std::size_t entry_size(std::string_view name, std::string_view value) noexcept {
+    return prefix_size + name.size() + value.size();
+  }
+  /// Makes room for `bytes` of entries (see entry_size) so the next add()s do not allocate.
+  void reserve(std::size_t bytes) { data_.reserve(bytes); }
+
+  /// Appends a header; the value is the concatenation of the pieces (no temporary string for
+  /// "Bearer " + token).
+  void add(std::string_view name, std::string_view value, std::string_view value_more = {}) {
+    const std::uint32_t sizes[2] = {static_cast<std::uint32_t>(name.size()),
+                                    static_cast<std::uint32_t>(value.size() + value_more.size())};
+    std::size_t at = data_.size();
+    data_.resize(at + entry_size(name, value) + value_more.size());
+    char* out = data_.data() + at;
+    std::memcpy(out, sizes, sizeof sizes);
+    out += sizeof sizes;
+    if (!name.empty()) std::memcpy(out, name.data(), name.size());
+    out += name.size();
+    if (!value.empty()) std::memcpy(out, value.data(), value.size());
+    out += value.size();
+    if (!value_more.empty()) std::memcpy(out, value_more.data(), value_more.size());
+    ++count_;
+  }
   /// Replaces every header of that name with one entry (keeps the position of the first).
   void set(std::string_view name, std::string_view value) {
+    if (!contains(name)) return add(name, value);
+    header_list rebuilt;
+    rebuilt.reserve(data_.size() + value.size());
     bool placed = false;
-    for (auto it = items_.begin(); it != items_.end();) {
-      if (::aihub::detail::iequals(it->name, name)) {
-        if (!placed) {
-          it->value.assign(value);
-          placed = true;
-          ++it;
-        } else {
-          it = items_.erase(it);
-        }
-      } else {
-        ++it;
+    for (const header& h : *this) {
+      if (!::aihub::detail::iequals(h.name, name)) {
+        rebuilt.add(h.name, h.value);
+      } else if (!placed) {
+        rebuilt.add(h.name, value);
+        placed = true;
       }
     }
-    if (!placed) items_.push_back({std::string(name), std::string(value)});
+    *this = std::move(rebuilt);
   }
-  void add(std::string_view name, std::string_view value) {
-    items_.push_back({std::string(name), std::string(value)});
+  /// The first value of that name.
+  std::optional<std::string_view> find(std::string_view name) const noexcept {
+    for (const header& h : *this)
+      if (::aihub::detail::iequals(h.name, name)) return h.value;
+    return std::nullopt;
   }
-  /// The first value of that name, or nullptr.
-  const std::string* find(std::string_view name) const noexcept {
-    for (const auto& h : items_)
-      if (::aihub::detail::iequals(h.name, name)) return &h.value;
-    return nullptr;
-  }
+  /// The first value of that name, or "".
   std::string_view get(std::string_view name) const noexcept {
-    const std::string* v = find(name);
-    return v ? std::string_view(*v) : std::string_view();
+    return find(name).value_or(std::string_view());
   }
-  bool contains(std::string_view name) const noexcept { return find(name) != nullptr; }
+  bool contains(std::string_view name) const noexcept { return find(name).has_value(); }
   void erase(std::string_view name) {
-    std::erase_if(items_, [&](const header& h) { return ::aihub::detail::iequals(h.name, name); });
+    if (!contains(name)) return;
+    header_list kept;
+    kept.reserve(data_.size());
+    for (const header& h : *this)
+      if (!::aihub::detail::iequals(h.name, name)) kept.add(h.name, h.value);
+    *this = std::move(kept);
   }
-  void reserve(std::size_t n) { items_.reserve(n); }
-  void clear() noexcept { items_.clear(); }
+  /// Empties the list and keeps its buffer for reuse.
+  void clear() noexcept {
+    data_.clear();
+    count_ = 0;
+  }
 
-  auto begin() const noexcept { return items_.begin(); }
-  auto end() const noexcept { return items_.end(); }
-  std::size_t size() const noexcept { return items_.size(); }
-  bool empty() const noexcept { return items_.empty(); }
+  iterator begin() const noexcept { return {data_.data(), data_.data() + data_.size()}; }
+  iterator end() const noexcept {
+    const char* end = data_.data() + data_.size();
+    return {end, end};
+  }
+  std::size_t size() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
 
   friend bool operator==(const header_list&, const header_list&) = default;
 
  private:
-  std::vector<header> items_{};
+  std::string data_{};
+  std::size_t count_ = 0;
+};
+
+/// A request target ("/v2/batches/7/files/a.pdf?x=1"), stored inline up to inline_capacity bytes:
+/// the targets of this API (ids, session ids, names) fit, so building one does not allocate.
+/// Longer targets (long names, page tokens) spill to the heap.
+class target_string {
+ public:
+  static constexpr std::size_t inline_capacity = 127;
+
+  target_string() noexcept { inline_[0] = '\0'; }
+  target_string(std::string_view text) : target_string() { append(text); }
+  target_string(const char* text) : target_string(std::string_view(text)) {}
+  target_string(const std::string& text) : target_string(std::string_view(text)) {}
+
+  target_string& append(std::string_view text) {
+    if (!spilled_ && size_ + text.size() <= inline_capacity) {
+      if (!text.empty()) std::memcpy(inline_ + size_, text.data(), text.size());
+      size_ += text.size();
+      inline_[size_] = '\0';
+      return *this;
+    }
+    if (!spilled_) {
+      heap_.reserve(2 * (size_ + text.size()));
+      heap_.assign(inline_, size_);
+      spilled_ = true;
+    }
+    heap_.append(text);
+    size_ = heap_.size();
+    return *this;
+  }
+  target_string& append(const char* text, std::size_t size) {
+    return append(std::string_view(text, size));
+  }
+  target_string& push_back(char c) {
+    if (!spilled_ && size_ < inline_capacity) {
+      inline_[size_++] = c;
+      inline_[size_] = '\0';
+      return *this;
+    }
+    return append(std::string_view(&c, 1));
+  }
+  /// Empties the target and keeps any heap buffer for reuse.
+  void clear() noexcept {
+    size_ = 0;
+    inline_[0] = '\0';
+    heap_.clear();
+    spilled_ = false;
+  }
+
+  const char* data() const noexcept { return spilled_ ? heap_.data() : inline_; }
+  const char* c_str() const noexcept { return data(); }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::string_view view() const noexcept { return {data(), size_}; }
+  operator std::string_view() const noexcept { return view(); }
+  std::string str() const { return std::string(view()); }
+  const char* begin() const noexcept { return data(); }
+  const char* end() const noexcept { return data() + size_; }
+  std::size_t find(std::string_view text, std::size_t from = 0) const noexcept {
+    return view().find(text, from);
+  }
+  std::size_t find(char c, std::size_t from = 0) const noexcept { return view().find(c, from); }
+  bool starts_with(std::string_view prefix) const noexcept { return view().starts_with(prefix); }
+
+  friend bool operator==(const target_string& a, const target_string& b) noexcept {
+    return a.view() == b.view();
+  }
+  friend bool operator==(const target_string& a, std::string_view b) noexcept {
+    return a.view() == b;
+  }
+  friend bool operator==(const target_string& a, const std::string& b) noexcept {
+    return a.view() == std::string_view(b);
+  }
+  friend bool operator==(const target_string& a, const char* b) noexcept {
+    return a.view() == std::string_view(b);
+  }
+  friend std::string operator+(const target_string& a, std::string_view b) {
+    return std::string(a.view()).append(b);
+  }
+
+ private:
+  std::size_t size_ = 0;
+  bool spilled_ = false;
+  char inline_[inline_capacity + 1]{};
+  std::string heap_{};
+};
+
+/// Immutable text shared by copies: the path of a file every part of an upload reads from, so a
+/// part's request copies a reference, not the path.
+class shared_text {
+ public:
+  shared_text() = default;
+  shared_text(std::string text) : text_(std::make_shared<const std::string>(std::move(text))) {}
+  shared_text(std::string_view text) : shared_text(std::string(text)) {}
+  shared_text(const char* text) : shared_text(std::string(text)) {}
+
+  const std::string& str() const noexcept { return text_ ? *text_ : empty_text(); }
+  const char* c_str() const noexcept { return str().c_str(); }
+  std::string_view view() const noexcept { return str(); }
+  operator std::string_view() const noexcept { return view(); }
+  bool empty() const noexcept { return str().empty(); }
+  std::size_t size() const noexcept { return str().size(); }
+
+  template <class Text>
+  requires std::is_convertible_v<const Text&, std::string_view>
+  friend bool operator==(const shared_text& a, const Text& b) noexcept {
+    return a.view() == std::string_view(b);
+  }
+
+ private:
+  static const std::string& empty_text() noexcept {
+    static const std::string empty;
+    return empty;
+  }
+  std::shared_ptr<const std::string> text_{};
 };
 
 /// Pull interface for a body that is produced while it is sent (a pipe, a generator, a
@@ -493,7 +703,7 @@ struct bytes_view_body {
 /// `length` bytes of the file at `path` starting at `offset`: exactly one multipart part, or a
 /// whole file. The file is opened only when the body is read, never while the request is built.
 struct file_slice {
-  std::string path{};
+  shared_text path{};
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
   friend bool operator==(const file_slice&, const file_slice&) = default;
@@ -526,8 +736,8 @@ inline bool has_body(const body& b) noexcept {
 
 struct request {
   method verb = method::get;
-  std::string
-      target{};  ///< "/v2/batches/7/files?page_size=10": path and query, already percent-encoded
+  /// "/v2/batches/7/files?page_size=10": path and query, already percent-encoded
+  target_string target{};
   header_list headers{};
   http::body body{};
 
@@ -603,7 +813,7 @@ inline std::string to_string(const request& r, std::size_t body_limit = 2048) {
       out.append("\n<").append(std::to_string(v.bytes.size())).append(" bytes>\n");
     }
     void operator()(const file_slice& f) const {
-      out.append("\n<").append(std::to_string(f.length)).append(" bytes of ").append(f.path);
+      out.append("\n<").append(std::to_string(f.length)).append(" bytes of ").append(f.path.view());
       out.append(" from offset ").append(std::to_string(f.offset)).append(">\n");
     }
     void operator()(const reader_body& b) const {
@@ -1609,8 +1819,19 @@ constexpr std::int64_t utf8_length(std::string_view text) noexcept {
 namespace rules {
 inline constexpr std::size_t max_name_length = 255;
 
+/// Printable ASCII only (the common case): then the length is the size and nothing is a control.
+constexpr bool is_printable_ascii(std::string_view text) noexcept {
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) return false;
+  }
+  return true;
+}
+
 constexpr const char* batch_name_problem(std::string_view name) noexcept {
   if (name.empty()) return "must not be empty";
+  if (is_printable_ascii(name))
+    return name.size() > max_name_length ? "must be at most 255 characters" : nullptr;
   std::int64_t n = utf8_length(name);
   if (n < 0) return "must be valid UTF-8";
   if (static_cast<std::size_t>(n) > max_name_length) return "must be at most 255 characters";
@@ -1667,6 +1888,8 @@ inline result<void> check_not_empty(std::string_view field, std::string_view val
 /// An id that becomes one path segment: non-empty, no control characters, and not "." or ".."
 /// (which a proxy normalising dot-segments would turn into another resource).
 inline result<void> check_path_id(std::string_view field, std::string_view value) {
+  if (!value.empty() && value != "." && value != ".." && !rules::header_value_problem(value))
+    return {};
   AIHUB_TRY(check_not_empty(field, value));
   if (value == "." || value == "..") return validation_error(field, "must not be '.' or '..'");
   return check(field, rules::header_value_problem(value));
@@ -1830,6 +2053,22 @@ inline result<void> validate(const settings& s) {
   return {};
 }
 
+/// Settings that passed validate() once. build_request() and the client take them to skip checking
+/// the same API root, token and User-Agent again on every request.
+class validated_settings {
+ public:
+  static result<validated_settings> create(settings s) {
+    AIHUB_TRY(validate(s));
+    return validated_settings(std::move(s));
+  }
+  const settings& get() const noexcept { return settings_; }
+  const settings* operator->() const noexcept { return &settings_; }
+
+ private:
+  explicit validated_settings(settings s) : settings_(std::move(s)) {}
+  settings settings_;
+};
+
 AIHUB_NAMESPACE_END
 
 // ==== include/aihub/transport.hpp ================================================================
@@ -1914,17 +2153,27 @@ struct accepted {
 };
 
 template <class Op>
-concept operation = requires(const Op& op, const settings& s) {
+concept operation = requires(const Op& op, const settings& s, http::target_string& target) {
   { Op::endpoint_info } -> std::convertible_to<endpoint>;
   typename Op::response_type;
   { op.validate(s) } -> std::same_as<result<void>>;
-  { op.target() } -> std::same_as<std::string>;
+  op.write_target(target);
+};
+
+/// An operation whose body is JSON text it writes itself (appending to a string).
+template <class Op>
+concept operation_with_json_body = operation<Op> && requires(const Op& op, std::string& text) {
+  op.write_body(text);
+};
+
+/// An operation whose body is raw bytes (a file region, caller memory, a reader).
+template <class Op>
+concept operation_with_content = operation<Op> && requires(const Op& op) {
+  { op.body() } -> std::convertible_to<http::body>;
 };
 
 template <class Op>
-concept operation_with_body = operation<Op> && requires(const Op& op) {
-  { op.body() } -> std::convertible_to<http::body>;
-};
+concept operation_with_body = operation_with_json_body<Op> || operation_with_content<Op>;
 
 /// Content-Type sent with a body: JSON text is JSON, everything else is a file's raw bytes.
 inline std::string_view content_type_of(const http::body& b) noexcept {
@@ -1932,35 +2181,82 @@ inline std::string_view content_type_of(const http::body& b) noexcept {
                                                     : "application/octet-stream";
 }
 
-/// Validates the operation against the settings and describes its HTTP request. Pure: no I/O, no
-/// clock. Headers, in order: Authorization, IB-Context (when set, the per-call value winning),
-/// User-Agent, Accept, and Content-Type for requests with a body.
+namespace detail {
+/// build_request after the settings were checked: checks the per-call options and the operation,
+/// then writes into `out`, reusing its buffers (target, header storage, JSON text).
 template <operation Op>
-result<http::request> build_request(const Op& op, const settings& s,
-                                    const call_options& options = {}) {
-  AIHUB_TRY(validate(s));
+result<void> write_request(http::request& out, const Op& op, const settings& s,
+                           const call_options& options) {
   if (options.ib_context)
     AIHUB_TRY(check("ib_context", rules::header_value_problem(*options.ib_context)));
   AIHUB_TRY(op.validate(s));
 
-  http::request request;
-  request.verb = Op::endpoint_info.verb;
-  request.target = op.target();
-  request.headers.reserve(5);
-  std::string authorization{};
-  authorization.reserve(7 + s.token.size());
-  authorization.append("Bearer ").append(s.token);
-  request.headers.add("Authorization", authorization);
+  out.verb = Op::endpoint_info.verb;
+  out.target.clear();
+  op.write_target(out.target);
+
+  if constexpr (operation_with_json_body<Op>) {
+    if (auto* json = std::get_if<http::json_body>(&out.body))
+      json->text.clear();
+    else
+      out.body.template emplace<http::json_body>();
+    op.write_body(std::get<http::json_body>(out.body).text);
+  } else if constexpr (operation_with_content<Op>) {
+    out.body = op.body();
+  } else {
+    out.body = http::no_body{};
+  }
+
+  constexpr std::string_view accept = "application/json";
   const std::optional<std::string>& context =
       options.ib_context ? options.ib_context : s.ib_context;
-  if (context) request.headers.add("IB-Context", *context);
-  if (!s.user_agent.empty()) request.headers.add("User-Agent", s.user_agent);
-  request.headers.add("Accept", "application/json");
-  if constexpr (operation_with_body<Op>) {
-    request.body = op.body();
-    request.headers.add("Content-Type", content_type_of(request.body));
-  }
+  std::string_view content_type{};
+  if constexpr (operation_with_body<Op>) content_type = content_type_of(out.body);
+  // One exact reservation: every header lands in one allocation (none when `out` is reused).
+  std::size_t bytes = http::header_list::entry_size("Authorization", s.token) + 7 +
+                      http::header_list::entry_size("Accept", accept);
+  if (context) bytes += http::header_list::entry_size("IB-Context", *context);
+  if (!s.user_agent.empty()) bytes += http::header_list::entry_size("User-Agent", s.user_agent);
+  if (!content_type.empty()) bytes += http::header_list::entry_size("Content-Type", content_type);
+  out.headers.clear();
+  out.headers.reserve(bytes);
+  out.headers.add("Authorization", "Bearer ", s.token);
+  if (context) out.headers.add("IB-Context", *context);
+  if (!s.user_agent.empty()) out.headers.add("User-Agent", s.user_agent);
+  out.headers.add("Accept", accept);
+  if (!content_type.empty()) out.headers.add("Content-Type", content_type);
+  return {};
+}
+}  // namespace detail
+
+/// Validates the operation against the settings and describes its HTTP request. Pure: no I/O, no
+/// clock. Headers, in order: Authorization, IB-Context (when set, the per-call value winning),
+/// User-Agent, Accept, and Content-Type for requests with a body.
+template <operation Op>
+result<http::request> build_request(const Op& op, const validated_settings& s,
+                                    const call_options& options = {}) {
+  http::request request;
+  AIHUB_TRY(detail::write_request(request, op, s.get(), options));
   return request;
+}
+
+/// The same, checking the settings first (validated_settings skips that for every later call).
+template <operation Op>
+result<http::request> build_request(const Op& op, const settings& s,
+                                    const call_options& options = {}) {
+  AIHUB_TRY(validate(s));
+  http::request request;
+  AIHUB_TRY(detail::write_request(request, op, s, options));
+  return request;
+}
+
+/// Builds into a request the caller keeps and reuses: after the first call, building the same
+/// kind of request again allocates nothing (target inline, header and JSON buffers reused). On
+/// error `out` is left unspecified.
+template <operation Op>
+result<void> build_request_into(http::request& out, const Op& op, const validated_settings& s,
+                                const call_options& options = {}) {
+  return detail::write_request(out, op, s.get(), options);
 }
 
 /// The meaning of an error status in this API, in words a user can act on.
@@ -2028,8 +2324,8 @@ inline error status_error(std::string_view operation_id, const http::response& r
   detail::error_body body;
   if (!response.body.empty() && json::builtin_codec{}.decode(response.body, body) && body.message)
     e.server_message = std::move(*body.message);
-  if (const std::string* retry_after = response.headers.find("Retry-After"))
-    e.retry_after = *retry_after;
+  if (auto retry_after = response.headers.find("Retry-After"))
+    e.retry_after = std::string(*retry_after);
   return e;
 }
 
@@ -2096,23 +2392,39 @@ AIHUB_NAMESPACE_END
 AIHUB_NAMESPACE_BEGIN
 namespace url {
 
-constexpr bool is_unreserved(unsigned char c) noexcept {
+namespace detail {
+constexpr bool compute_unreserved(unsigned char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
 }
-
-/// Appends `text` percent-encoded (uppercase hex digits, as RFC 3986 recommends).
-inline void append_encoded(std::string& out, std::string_view text) {
-  constexpr char hex[] = "0123456789ABCDEF";
-  for (char ch : text) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (is_unreserved(c)) {
-      out.push_back(ch);
-    } else {
-      char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-      out.append(esc, 3);
-    }
+struct unreserved_table {
+  bool yes[256] = {};
+  constexpr unreserved_table() {
+    for (int c = 0; c < 256; ++c) yes[c] = compute_unreserved(static_cast<unsigned char>(c));
   }
+};
+inline constexpr unreserved_table unreserved{};
+}  // namespace detail
+
+constexpr bool is_unreserved(unsigned char c) noexcept {
+  return detail::unreserved.yes[c];
+}
+
+/// Appends `text` percent-encoded (uppercase hex digits, as RFC 3986 recommends) to a string-like
+/// `out` (std::string, http::target_string).
+template <class Out>
+void append_encoded(Out& out, std::string_view text) {
+  constexpr char hex[] = "0123456789ABCDEF";
+  std::size_t plain_from = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (is_unreserved(c)) continue;
+    out.append(text.substr(plain_from, i - plain_from));
+    const char escape[3] = {'%', hex[c >> 4], hex[c & 15]};
+    out.append(std::string_view(escape, 3));
+    plain_from = i + 1;
+  }
+  out.append(text.substr(plain_from));
 }
 
 inline std::string encode(std::string_view text) {
@@ -2146,44 +2458,42 @@ inline result<std::string> decode(std::string_view text) {
   return out;
 }
 
-/// Builds "/path/seg?name=value&..." in one buffer: literal path pieces are appended as they are,
-/// segments and query values encoded.
-class target_builder {
+/// Writes "/path/seg?name=value&..." into a string-like `out` (std::string, http::target_string):
+/// literal path pieces as they are, segments and query values percent-encoded.
+template <class Out>
+class target_writer {
  public:
-  explicit target_builder(std::size_t reserve = 64) { out_.reserve(reserve); }
+  explicit target_writer(Out& out) noexcept : out_(out) {}
 
-  target_builder& path(std::string_view literal) {
+  target_writer& path(std::string_view literal) {
     out_.append(literal);
     return *this;
   }
-  target_builder& segment(std::string_view value) {
+  target_writer& segment(std::string_view value) {
     out_.push_back('/');
     append_encoded(out_, value);
     return *this;
   }
-  target_builder& segment(std::int64_t value) {
+  target_writer& segment(std::int64_t value) {
     out_.push_back('/');
     append_integer(value);
     return *this;
   }
-  target_builder& query(std::string_view name, std::string_view value) {
+  target_writer& query(std::string_view name, std::string_view value) {
     start_parameter(name);
     append_encoded(out_, value);
     return *this;
   }
-  target_builder& query(std::string_view name, std::int64_t value) {
+  target_writer& query(std::string_view name, std::int64_t value) {
     start_parameter(name);
     append_integer(value);
     return *this;
   }
-  target_builder& query(std::string_view name, bool value) {
+  target_writer& query(std::string_view name, bool value) {
     start_parameter(name);
-    out_.append(value ? "true" : "false");
+    out_.append(value ? std::string_view("true") : std::string_view("false"));
     return *this;
   }
-
-  std::string take() && { return std::move(out_); }
-  const std::string& str() const noexcept { return out_; }
 
  private:
   void start_parameter(std::string_view name) {
@@ -2195,10 +2505,10 @@ class target_builder {
   void append_integer(std::int64_t value) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, value);
-    out_.append(buf, r.ptr);
+    out_.append(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
   }
 
-  std::string out_;
+  Out& out_;
   bool has_query_ = false;
 };
 
@@ -2454,17 +2764,13 @@ inline result<void> check_optional_text(std::string_view field,
 inline http::body json_text(std::string text) {
   return http::json_body{std::move(text)};
 }
-inline std::string batch_target(std::int64_t batch_id) {
-  return std::move(url::target_builder().path("/v2/batches").segment(batch_id)).take();
+inline void write_batch_target(http::target_string& out, std::int64_t batch_id) {
+  url::target_writer(out).path("/v2/batches").segment(batch_id);
 }
 /// "/v2/batches/{batch_id}/files/{filename}", the name percent-encoded.
-inline std::string file_target(std::int64_t batch_id, std::string_view name) {
-  return std::move(url::target_builder(48 + name.size() * 3)
-                       .path("/v2/batches")
-                       .segment(batch_id)
-                       .path("/files")
-                       .segment(name))
-      .take();
+inline void write_file_target(http::target_string& out, std::int64_t batch_id,
+                              std::string_view name) {
+  url::target_writer(out).path("/v2/batches").segment(batch_id).path("/files").segment(name);
 }
 inline result<void> check_upload_content(const http::body& content) {
   if (std::holds_alternative<http::reader_body>(content) &&
@@ -2490,20 +2796,17 @@ struct create_batch {
       return validation_error("workspace", "is required when calling as a service account");
     return {};
   }
-  std::string target() const { return "/v2/batches"; }
-  http::body body() const {
-    std::string text;
-    text.reserve(32 + name.value().size() + (workspace ? workspace->size() : 0));
-    json::writer w(text);
-    w.begin_object();
-    w.key("name");
-    w.string(name.value());
+  void write_target(http::target_string& out) const { out.append("/v2/batches"); }
+  /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
+  void write_body(std::string& text) const {
+    text.reserve(text.size() + 32 + name.value().size() + (workspace ? workspace->size() : 0));
+    text.append(R"({"name":)");
+    json::writer::append_quoted(text, name.value());
     if (workspace) {
-      w.key("workspace");
-      w.string(*workspace);
+      text.append(R"(,"workspace":)");
+      json::writer::append_quoted(text, *workspace);
     }
-    w.end_object();
-    return detail::json_text(std::move(text));
+    text.push_back('}');
   }
 };
 
@@ -2525,14 +2828,13 @@ struct list_batches {
     if (offset) AIHUB_TRY(check_non_negative("offset", *offset));
     return {};
   }
-  std::string target() const {
-    url::target_builder t;
+  void write_target(http::target_string& out) const {
+    url::target_writer t(out);
     t.path("/v2/batches");
     if (workspace) t.query("workspace", *workspace);
     if (username) t.query("username", *username);
     if (limit) t.query("limit", *limit);
     if (offset) t.query("offset", *offset);
-    return std::move(t).take();
   }
 };
 
@@ -2545,7 +2847,7 @@ struct get_batch {
   std::int64_t batch_id = 0;
 
   result<void> validate(const settings&) const { return check_positive("batch_id", batch_id); }
-  std::string target() const { return detail::batch_target(batch_id); }
+  void write_target(http::target_string& out) const { detail::write_batch_target(out, batch_id); }
 };
 
 /// deleteBatch: DELETE /v2/batches/{batch_id} → 202 batch_job (poll it to completion).
@@ -2557,7 +2859,7 @@ struct delete_batch {
   std::int64_t batch_id = 0;
 
   result<void> validate(const settings&) const { return check_positive("batch_id", batch_id); }
-  std::string target() const { return detail::batch_target(batch_id); }
+  void write_target(http::target_string& out) const { detail::write_batch_target(out, batch_id); }
 };
 
 /// addFileToBatch: PUT /v2/batches/{batch_id}/files/{filename} (octet-stream) → 204. Creates or
@@ -2581,7 +2883,9 @@ struct upload_file {
       return validation_error("content", "must not be empty: the API requires a file body");
     return {};
   }
-  std::string target() const { return detail::file_target(batch_id, name.value()); }
+  void write_target(http::target_string& out) const {
+    detail::write_file_target(out, batch_id, name.value());
+  }
   http::body body() const { return content; }
 };
 
@@ -2600,12 +2904,11 @@ struct list_files {
     if (page_size) AIHUB_TRY(check_non_negative("page_size", *page_size));
     return detail::check_optional_text("start_token", start_token);
   }
-  std::string target() const {
-    url::target_builder t;
+  void write_target(http::target_string& out) const {
+    url::target_writer t(out);
     t.path("/v2/batches").segment(batch_id).path("/files");
     if (page_size) t.query("page_size", *page_size);
     if (start_token) t.query("start_token", *start_token);
-    return std::move(t).take();
   }
 };
 
@@ -2622,7 +2925,9 @@ struct delete_file {
     AIHUB_TRY(check_positive("batch_id", batch_id));
     return name.validate("name");
   }
-  std::string target() const { return detail::file_target(batch_id, name.value()); }
+  void write_target(http::target_string& out) const {
+    detail::write_file_target(out, batch_id, name.value());
+  }
 };
 
 /// pollBatchesJob: GET /v2/batches/jobs/{job_id} → 200 job_status.
@@ -2634,8 +2939,8 @@ struct poll_batches_job {
   std::string job_id{};
 
   result<void> validate(const settings&) const { return check_path_id("job_id", job_id); }
-  std::string target() const {
-    return std::move(url::target_builder().path("/v2/batches/jobs").segment(job_id)).take();
+  void write_target(http::target_string& out) const {
+    url::target_writer(out).path("/v2/batches/jobs").segment(job_id);
   }
 };
 
@@ -2655,10 +2960,10 @@ struct start_multipart_upload {
     if (file_size < 1) return validation_error("file_size", "must be at least 1");
     return {};
   }
-  std::string target() const { return "/v2/batches/multipart-upload"; }
-  http::body body() const {
-    std::string text;
-    text.reserve(64 + name.value().size());
+  void write_target(http::target_string& out) const { out.append("/v2/batches/multipart-upload"); }
+  /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
+  void write_body(std::string& text) const {
+    text.reserve(text.size() + 64 + name.value().size());
     json::writer w(text);
     w.begin_object();
     w.key("batch_id");
@@ -2668,7 +2973,6 @@ struct start_multipart_upload {
     w.key("file_size");
     w.integer(file_size);
     w.end_object();
-    return detail::json_text(std::move(text));
   }
   /// Adds the session URL from the Location header.
   static result<void> complete(const http::response& response, multipart_session& session) {
@@ -2704,13 +3008,12 @@ struct upload_part {
     if (layout) AIHUB_TRY(layout->validate_part(part_num, http::body_size(content)));
     return {};
   }
-  std::string target() const {
-    return std::move(url::target_builder(96 + session_id.size())
-                         .path("/v2/batches/multipart-upload/sessions")
-                         .segment(session_id)
-                         .path("/parts")
-                         .segment(part_num))
-        .take();
+  void write_target(http::target_string& out) const {
+    url::target_writer(out)
+        .path("/v2/batches/multipart-upload/sessions")
+        .segment(session_id)
+        .path("/parts")
+        .segment(part_num);
   }
   http::body body() const { return content; }
   static result<void> complete(const http::response&, uploaded_part& part) {
@@ -2721,11 +3024,8 @@ struct upload_part {
 };
 
 namespace detail {
-inline std::string session_target(const std::string& session_id) {
-  return std::move(url::target_builder(64 + session_id.size())
-                       .path("/v2/batches/multipart-upload/sessions")
-                       .segment(session_id))
-      .take();
+inline void write_session_target(http::target_string& out, std::string_view session_id) {
+  url::target_writer(out).path("/v2/batches/multipart-upload/sessions").segment(session_id);
 }
 }  // namespace detail
 
@@ -2746,13 +3046,15 @@ struct commit_multipart_upload {
     AIHUB_TRY(check_path_id("session_id", session_id));
     if (parts.empty()) return validation_error("parts", "a commit must list the uploaded parts");
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      std::string field = "parts[" + std::to_string(i) + "]";
+      // The field names are built only on failure: a 10,000-part commit checks without allocating.
+      auto field = [i](std::string_view member) {
+        return "parts[" + std::to_string(i) + "]." + std::string(member);
+      };
       if (parts[i].part_num != static_cast<std::int64_t>(i) + 1)
         return validation_error(
-            field + ".part_num",
+            field("part_num"),
             "parts must be numbered 1, 2, 3... in order (expected " + std::to_string(i + 1) + ")");
-      if (parts[i].part_id.empty())
-        return validation_error(field + ".part_id", "must not be empty");
+      if (parts[i].part_id.empty()) return validation_error(field("part_id"), "must not be empty");
     }
     if (layout) {
       AIHUB_TRY(layout->validate());
@@ -2763,27 +3065,27 @@ struct commit_multipart_upload {
     }
     return {};
   }
-  std::string target() const { return detail::session_target(session_id); }
-  http::body body() const {
-    std::string text;
-    text.reserve(32 + parts.size() * 48);
-    json::writer w(text);
-    w.begin_object();
-    w.key("action");
-    w.string("commit");
-    w.key("parts");
-    w.begin_array();
-    for (const auto& p : parts) {
-      w.begin_object();
-      w.key("part_num");
-      w.integer(p.part_num);
-      w.key("part_id");
-      w.string(p.part_id);
-      w.end_object();
+  void write_target(http::target_string& out) const {
+    detail::write_session_target(out, session_id);
+  }
+  /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
+  void write_body(std::string& text) const {
+    // {"action":"commit","parts":[{"part_num":N,"part_id":"ID"},...]}: 44 bytes per part plus
+    // the id (and its escapes, rare enough to leave to the string's growth).
+    std::size_t size = 32;
+    for (const auto& p : parts) size += 44 + p.part_id.size();
+    text.reserve(text.size() + size);
+    text.append(R"({"action":"commit","parts":[)");
+    char digits[24];
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      text.append(i == 0 ? R"({"part_num":)" : R"(,{"part_num":)");
+      auto end = std::to_chars(digits, digits + sizeof digits, parts[i].part_num).ptr;
+      text.append(digits, static_cast<std::size_t>(end - digits));
+      text.append(R"(,"part_id":)");
+      json::writer::append_quoted(text, parts[i].part_id);
+      text.push_back('}');
     }
-    w.end_array();
-    w.end_object();
-    return detail::json_text(std::move(text));
+    text.append("]}");
   }
 };
 
@@ -2798,8 +3100,10 @@ struct abort_multipart_upload {
   std::string session_id{};
 
   result<void> validate(const settings&) const { return check_path_id("session_id", session_id); }
-  std::string target() const { return detail::session_target(session_id); }
-  http::body body() const { return detail::json_text(R"({"action":"abort"})"); }
+  void write_target(http::target_string& out) const {
+    detail::write_session_target(out, session_id);
+  }
+  void write_body(std::string& text) const { text.append(R"({"action":"abort"})"); }
 };
 
 AIHUB_NAMESPACE_END
@@ -2891,9 +3195,9 @@ class body_stream {
     return n;
   }
 
-  static error file_error(const char* what, const std::string& path) {
+  static error file_error(const char* what, std::string_view path) {
     int code = errno;
-    std::string message = std::string(what) + " " + path;
+    std::string message = std::string(what) + " " + std::string(path);
     if (code != 0) message.append(": ").append(std::strerror(code));
     return make_error(error_kind::transport, std::move(message));
   }
@@ -3250,9 +3554,8 @@ struct get_job {
   std::string job_id{};
 
   result<void> validate(const settings&) const { return check_path_id("job_id", job_id); }
-  std::string target() const {
-    return std::move(url::target_builder(16 + job_id.size() * 3).path("/v2/jobs").segment(job_id))
-        .take();
+  void write_target(http::target_string& out) const {
+    url::target_writer(out).path("/v2/jobs").segment(job_id);
   }
 };
 
@@ -4046,12 +4349,9 @@ inline result<void> check_run_id_in_response(const std::string& id) {
   return {};
 }
 
-inline std::string run_target(std::string_view run_id, std::string_view suffix = {}) {
-  return std::move(url::target_builder(32 + run_id.size() * 3 + suffix.size())
-                       .path("/v2/apps/runs")
-                       .segment(run_id)
-                       .path(suffix))
-      .take();
+inline void write_run_target(http::target_string& out, std::string_view run_id,
+                             std::string_view suffix = {}) {
+  url::target_writer(out).path("/v2/apps/runs").segment(run_id).path(suffix);
 }
 
 }  // namespace detail::runs_impl
@@ -4098,10 +4398,10 @@ struct run_app {
                               "account (service accounts have no personal workspace)");
     return settings.validate();
   }
-  std::string target() const { return "/v2/apps/runs"; }
-  http::body body() const {
-    std::string text;
-    text.reserve(128);
+  void write_target(http::target_string& out) const { out.append("/v2/apps/runs"); }
+  /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
+  void write_body(std::string& text) const {
+    text.reserve(text.size() + 128);
     json::writer w(text);
     w.begin_object();
     auto optional_string = [&w](std::string_view name, const std::optional<std::string>& v) {
@@ -4125,7 +4425,6 @@ struct run_app {
       settings.write(w);
     }
     w.end_object();
-    return http::json_body{std::move(text)};
   }
   static result<void> complete(const http::response&, run& value) {
     return detail::runs_impl::check_run_id_in_response(value.id);
@@ -4184,16 +4483,12 @@ struct run_deployment {
     AIHUB_TRY(ri::check_optional_text("output_dir", output_dir));
     return settings.validate();
   }
-  std::string target() const {
-    return std::move(url::target_builder(48 + deployment_id.size() * 3)
-                         .path("/v2/apps/deployments")
-                         .segment(deployment_id)
-                         .path("/runs"))
-        .take();
+  void write_target(http::target_string& out) const {
+    url::target_writer(out).path("/v2/apps/deployments").segment(deployment_id).path("/runs");
   }
-  http::body body() const {
-    std::string text;
-    text.reserve(96);
+  /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
+  void write_body(std::string& text) const {
+    text.reserve(text.size() + 96);
     json::writer w(text);
     w.begin_object();
     if (batch_id) {
@@ -4229,7 +4524,6 @@ struct run_deployment {
       settings.write(w);
     }
     w.end_object();
-    return http::json_body{std::move(text)};
   }
   static result<void> complete(const http::response&, run& value) {
     return detail::runs_impl::check_run_id_in_response(value.id);
@@ -4247,7 +4541,9 @@ struct get_run {
   result<void> validate(const ::aihub::settings&) const {
     return detail::runs_impl::check_id("run_id", run_id);
   }
-  std::string target() const { return detail::runs_impl::run_target(run_id); }
+  void write_target(http::target_string& out) const {
+    detail::runs_impl::write_run_target(out, run_id);
+  }
   static result<void> complete(const http::response&, run& value) {
     return detail::runs_impl::check_run_id_in_response(value.id);
   }
@@ -4324,8 +4620,8 @@ struct list_runs {
       return validation_error("order", "must be ASCENDING or DESCENDING");
     return {};
   }
-  std::string target() const {
-    url::target_builder t;
+  void write_target(http::target_string& out) const {
+    url::target_writer t(out);
     t.path("/v2/apps/runs");
     auto text = [&t](std::string_view name, const std::optional<std::string>& v) {
       if (v) t.query(name, std::string_view(*v));
@@ -4343,7 +4639,6 @@ struct list_runs {
     if (offset) t.query("offset", *offset);
     if (sort_by) t.query("sort_by", to_string(*sort_by));
     if (order) t.query("order", to_string(*order));
-    return std::move(t).take();
   }
 };
 
@@ -4363,14 +4658,13 @@ struct delete_run {
   result<void> validate(const ::aihub::settings&) const {
     return detail::runs_impl::check_id("run_id", run_id);
   }
-  std::string target() const {
-    url::target_builder t(48 + run_id.size() * 3);
+  void write_target(http::target_string& out) const {
+    url::target_writer t(out);
     t.path("/v2/apps/runs").segment(std::string_view(run_id));
     if (delete_db_data) t.query("delete_db_data", *delete_db_data);
     if (delete_input) t.query("delete_input", *delete_input);
     if (delete_output) t.query("delete_output", *delete_output);
     if (delete_logs) t.query("delete_logs", *delete_logs);
-    return std::move(t).take();
   }
 };
 
@@ -4394,8 +4688,8 @@ struct get_run_results {
     if (file_offset) AIHUB_TRY(check_non_negative("file_offset", *file_offset));
     return {};
   }
-  std::string target() const {
-    url::target_builder t(96 + run_id.size() * 3);
+  void write_target(http::target_string& out) const {
+    url::target_writer t(out);
     t.path("/v2/apps/runs").segment(std::string_view(run_id)).path("/results");
     if (include_review_results) t.query("include_review_results", *include_review_results);
     if (include_confidence_scores) t.query("include_confidence_scores", *include_confidence_scores);
@@ -4403,7 +4697,6 @@ struct get_run_results {
       t.query("include_validation_results", *include_validation_results);
     if (include_source_info) t.query("include_source_info", *include_source_info);
     if (file_offset) t.query("file_offset", *file_offset);
-    return std::move(t).take();
   }
   static result<void> complete(const http::response&, run_results& value) {
     return detail::runs_impl::check_run_id_in_response(value.id);
@@ -4609,8 +4902,10 @@ struct upload_source {
 
   /// A file on disk, read region by region while it is sent.
   static upload_source from_file(std::string path, std::uint64_t size) {
+    // Every part shares this one copy of the path.
     return {size,
-            [path = std::move(path)](std::uint64_t offset, std::uint64_t length) -> http::body {
+            [path = http::shared_text(std::move(path))](std::uint64_t offset,
+                                                        std::uint64_t length) -> http::body {
               return http::file_slice{path, offset, length};
             }};
   }

@@ -323,10 +323,11 @@ inline void write_to_stderr(std::string_view text) {
 inline result<void> check_headers(const http::request& request, std::uint64_t body_length) {
   for (const auto& h : request.headers) {
     if (h.name.empty() || !std::all_of(h.name.begin(), h.name.end(), is_token_char))
-      return validation_error("headers", "header name \"" + h.name + "\" is not an HTTP token");
+      return validation_error("headers",
+                              "header name \"" + std::string(h.name) + "\" is not an HTTP token");
     for (char c : h.value)
       if (c == '\r' || c == '\n' || c == '\0')
-        return validation_error("headers." + h.name,
+        return validation_error("headers." + std::string(h.name),
                                 "header value contains a CR, LF or NUL character");
     if (::aihub::detail::iequals(h.name, "transfer-encoding"))
       return validation_error(
@@ -412,8 +413,10 @@ class exchange {
   /// The response as received so far (status filled in by the caller from CURLINFO_RESPONSE_CODE).
   http::response take_response() {
     http::response out;
-    out.headers.reserve(headers_.size());
-    for (auto& h : headers_) out.headers.add(h.name, h.value);
+    std::size_t bytes = 0;
+    for (const auto& h : headers_) bytes += http::header_list::entry_size(h.name, h.value);
+    out.headers.reserve(bytes);
+    for (const auto& h : headers_) out.headers.add(h.name, h.value);
     out.body = std::move(body_text_);
     return out;
   }
@@ -666,7 +669,12 @@ class exchange {
   exchange_limits limits_;
   http::body_stream body_;
   std::vector<std::string> secrets_;
-  std::vector<http::header> headers_;
+  /// Header lines as received (folded lines join the previous value), copied into the response's
+  /// header_list once the headers are complete.
+  struct received_header {
+    std::string name, value;
+  };
+  std::vector<received_header> headers_;
   std::string body_text_;
   std::uint64_t received_ = 0;
   std::uint64_t header_bytes_ = 0;

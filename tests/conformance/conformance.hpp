@@ -70,8 +70,8 @@ inline bool prism_reports_violation(const aihub::http::response& r) {
 /// The violations as Prism worded them, one per line, or "" when it reported none.
 inline std::string prism_violations(const aihub::http::response& r) {
   std::string out;
-  if (const std::string* header = r.headers.find("sl-violations")) {
-    std::string text = *header;
+  if (auto header = r.headers.find("sl-violations")) {
+    std::string text(*header);
     for (std::size_t at = 0; (at = text.find("},{", at)) != std::string::npos; at += 3)
       text.replace(at, 3, "},\n  {");
     out += "sl-violations:\n  " + text + "\n";

@@ -57,7 +57,7 @@ struct fake_hub {
 
   http::response handle(const http::request& r) {
     std::lock_guard lock(m);
-    const std::string& t = r.target;
+    const std::string t = r.target.str();
     std::int64_t id = 0;
     char rest[512] = {};
     if (r.verb == http::method::post && t == "/v2/batches") {
