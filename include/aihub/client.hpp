@@ -49,6 +49,9 @@ struct client_options {
   std::function<Transport()> transport_factory{};
   /// Sees every exchange (for --verbose logs). Print requests with http::to_string, which redacts.
   std::function<void(const http::request&, const result<http::response>&)> on_exchange{};
+  /// A listing that claims more pages than this ends with error_kind::protocol: a server that
+  /// always says "there is more" cannot keep a pager (or list_all_files) going forever.
+  std::uint64_t max_pages = default_max_pages;
 };
 
 template <transport Transport>
@@ -199,27 +202,28 @@ class client {
   };
 
   page_range<file_pager> file_pages(list_files first) {
-    return {this, file_pager(std::move(first))};
+    return {this, file_pager(std::move(first), options_.max_pages)};
   }
   page_range<batch_pager> batch_pages(list_batches first = {}) {
-    return {this, batch_pager(std::move(first))};
+    return {this, batch_pager(std::move(first), options_.max_pages)};
   }
   page_range<results_pager> result_pages(get_run_results first) {
-    return {this, results_pager(std::move(first))};
+    return {this, results_pager(std::move(first), options_.max_pages)};
   }
   page_range<run_pager> run_pages(list_runs first = {}) {
-    return {this, run_pager(std::move(first))};
+    return {this, run_pager(std::move(first), options_.max_pages)};
   }
 
   /// Every file of a batch, all pages read.
   result<std::vector<file_node>> list_all_files(
       std::int64_t batch_id, std::optional<std::int64_t> page_size = std::nullopt) {
     std::vector<file_node> all;
-    auto pages = for_each_page(file_pager(list_files{.batch_id = batch_id, .page_size = page_size}),
-                               [&](file_page& page) {
-                                 for (auto& node : page.nodes) all.push_back(std::move(node));
-                                 return true;
-                               });
+    auto pages = for_each_page(
+        file_pager(list_files{.batch_id = batch_id, .page_size = page_size}, options_.max_pages),
+        [&](file_page& page) {
+          for (auto& node : page.nodes) all.push_back(std::move(node));
+          return true;
+        });
     if (!pages) return std::move(pages).error();
     return all;
   }

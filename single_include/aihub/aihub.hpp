@@ -4723,10 +4723,35 @@ AIHUB_NAMESPACE_END
 // ==== include/aihub/pagination.hpp ===============================================================
 
 // Pagination as pure bookkeeping: a pager says which request fetches the next page and checks each
-// page it is given. A server that repeats a page token, or answers an empty page while claiming
-// there is more, ends the iteration with a protocol error instead of an endless loop.
+// page it is given. A server that repeats a page token, answers an empty page while claiming there
+// is more, or claims more pages than max_pages, ends the iteration with a protocol error instead of
+// an endless loop. The pagers' own memory stays bounded: a seen token costs 8 bytes (its hash).
 
 AIHUB_NAMESPACE_BEGIN
+
+/// The most pages one listing may take unless told otherwise (client_options::max_pages): far more
+/// than any real listing, but a server that always says "there is more" ends.
+inline constexpr std::uint64_t default_max_pages = 1'000'000;
+
+namespace detail {
+/// The error for a listing that went past its page limit.
+inline error too_many_pages(std::string_view operation, std::uint64_t max_pages) {
+  return make_error(error_kind::protocol,
+                    std::string(operation) + ": the server claims more than " +
+                        std::to_string(max_pages) +
+                        " pages; stopping (raise client_options::max_pages for longer listings)");
+}
+
+/// 64-bit FNV-1a: page tokens are remembered by hash so a long listing keeps 8 bytes per page.
+inline std::uint64_t token_hash(std::string_view token) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : token) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+}  // namespace detail
 
 /// listFiles: start_token → next_page_token while has_more.
 class file_pager {
@@ -4734,8 +4759,11 @@ class file_pager {
   using operation_type = list_files;
   using page_type = file_page;
 
-  explicit file_pager(list_files first)
-      : batch_id_(first.batch_id), page_size_(first.page_size), next_(std::move(first)) {}
+  explicit file_pager(list_files first, std::uint64_t max_pages = default_max_pages)
+      : batch_id_(first.batch_id),
+        page_size_(first.page_size),
+        next_(std::move(first)),
+        max_pages_(max_pages) {}
 
   /// The request for the next page, or nullopt when the listing is complete.
   const std::optional<list_files>& next_request() const noexcept { return next_; }
@@ -4754,11 +4782,16 @@ class file_pager {
     if (!page.next_page_token || page.next_page_token->empty())
       return make_error(error_kind::protocol,
                         "listFiles: the server said there is more but gave no next_page_token");
+    if (pages_ > max_pages_) return detail::too_many_pages("listFiles", max_pages_);
     const std::string& token = *page.next_page_token;
-    if (std::find(seen_.begin(), seen_.end(), token) != seen_.end())
+    // Sorted hashes: a repeat is found in log time; a hash collision (about 2^-64 per pair) would
+    // only end the listing early with this error.
+    const std::uint64_t hash = detail::token_hash(token);
+    auto at = std::lower_bound(seen_.begin(), seen_.end(), hash);
+    if (at != seen_.end() && *at == hash)
       return make_error(error_kind::protocol,
                         "listFiles: the server repeated a page token; stopping instead of looping");
-    seen_.push_back(token);
+    seen_.insert(at, hash);
     next_ = list_files{.batch_id = batch_id_, .page_size = page_size_, .start_token = token};
     return {};
   }
@@ -4769,7 +4802,8 @@ class file_pager {
   std::int64_t batch_id_;
   std::optional<std::int64_t> page_size_;
   std::optional<list_files> next_;
-  std::vector<std::string> seen_;
+  std::uint64_t max_pages_;
+  std::vector<std::uint64_t> seen_;
   std::uint64_t pages_ = 0;
 };
 
@@ -4794,7 +4828,8 @@ class batch_pager {
   using operation_type = list_batches;
   using page_type = batch_list;
 
-  explicit batch_pager(list_batches first) : next_(std::move(first)) {
+  explicit batch_pager(list_batches first, std::uint64_t max_pages = default_max_pages)
+      : next_(std::move(first)), max_pages_(max_pages) {
     if (!next_->limit) next_->limit = 100;
     if (!next_->offset) next_->offset = 0;
   }
@@ -4808,6 +4843,10 @@ class batch_pager {
         detail::advance_offset(next_->offset, *next_->limit, page.batches.size(), "listBatches");
     if (!more || !*more) next_.reset();
     if (!more) return std::move(more).error();
+    if (next_ && pages_ > max_pages_) {
+      next_.reset();
+      return detail::too_many_pages("listBatches", max_pages_);
+    }
     return {};
   }
 
@@ -4815,6 +4854,7 @@ class batch_pager {
 
  private:
   std::optional<list_batches> next_;
+  std::uint64_t max_pages_;
   std::uint64_t pages_ = 0;
 };
 
@@ -4824,7 +4864,8 @@ class results_pager {
   using operation_type = get_run_results;
   using page_type = run_results;
 
-  explicit results_pager(get_run_results first) : next_(std::move(first)) {}
+  explicit results_pager(get_run_results first, std::uint64_t max_pages = default_max_pages)
+      : next_(std::move(first)), max_pages_(max_pages) {}
 
   const std::optional<get_run_results>& next_request() const noexcept { return next_; }
 
@@ -4834,6 +4875,8 @@ class results_pager {
     auto following = next_->next_page(page);
     next_.reset();
     if (!following) return std::move(following).error();
+    if (*following && pages_ > max_pages_)
+      return detail::too_many_pages("getRunResults", max_pages_);
     next_ = std::move(*following);
     return {};
   }
@@ -4842,6 +4885,7 @@ class results_pager {
 
  private:
   std::optional<get_run_results> next_;
+  std::uint64_t max_pages_;
   std::uint64_t pages_ = 0;
 };
 
@@ -4851,7 +4895,8 @@ class run_pager {
   using operation_type = list_runs;
   using page_type = run_list;
 
-  explicit run_pager(list_runs first) : next_(std::move(first)) {
+  explicit run_pager(list_runs first, std::uint64_t max_pages = default_max_pages)
+      : next_(std::move(first)), max_pages_(max_pages) {
     if (!next_->limit) next_->limit = 100;
     if (!next_->offset) next_->offset = 0;
   }
@@ -4864,6 +4909,10 @@ class run_pager {
     auto more = detail::advance_offset(next_->offset, *next_->limit, page.runs.size(), "listRuns");
     if (!more || !*more) next_.reset();
     if (!more) return std::move(more).error();
+    if (next_ && pages_ > max_pages_) {
+      next_.reset();
+      return detail::too_many_pages("listRuns", max_pages_);
+    }
     return {};
   }
 
@@ -4871,6 +4920,7 @@ class run_pager {
 
  private:
   std::optional<list_runs> next_;
+  std::uint64_t max_pages_;
   std::uint64_t pages_ = 0;
 };
 
@@ -5446,6 +5496,9 @@ struct client_options {
   std::function<Transport()> transport_factory{};
   /// Sees every exchange (for --verbose logs). Print requests with http::to_string, which redacts.
   std::function<void(const http::request&, const result<http::response>&)> on_exchange{};
+  /// A listing that claims more pages than this ends with error_kind::protocol: a server that
+  /// always says "there is more" cannot keep a pager (or list_all_files) going forever.
+  std::uint64_t max_pages = default_max_pages;
 };
 
 template <transport Transport>
@@ -5596,27 +5649,28 @@ class client {
   };
 
   page_range<file_pager> file_pages(list_files first) {
-    return {this, file_pager(std::move(first))};
+    return {this, file_pager(std::move(first), options_.max_pages)};
   }
   page_range<batch_pager> batch_pages(list_batches first = {}) {
-    return {this, batch_pager(std::move(first))};
+    return {this, batch_pager(std::move(first), options_.max_pages)};
   }
   page_range<results_pager> result_pages(get_run_results first) {
-    return {this, results_pager(std::move(first))};
+    return {this, results_pager(std::move(first), options_.max_pages)};
   }
   page_range<run_pager> run_pages(list_runs first = {}) {
-    return {this, run_pager(std::move(first))};
+    return {this, run_pager(std::move(first), options_.max_pages)};
   }
 
   /// Every file of a batch, all pages read.
   result<std::vector<file_node>> list_all_files(
       std::int64_t batch_id, std::optional<std::int64_t> page_size = std::nullopt) {
     std::vector<file_node> all;
-    auto pages = for_each_page(file_pager(list_files{.batch_id = batch_id, .page_size = page_size}),
-                               [&](file_page& page) {
-                                 for (auto& node : page.nodes) all.push_back(std::move(node));
-                                 return true;
-                               });
+    auto pages = for_each_page(
+        file_pager(list_files{.batch_id = batch_id, .page_size = page_size}, options_.max_pages),
+        [&](file_page& page) {
+          for (auto& node : page.nodes) all.push_back(std::move(node));
+          return true;
+        });
     if (!pages) return std::move(pages).error();
     return all;
   }

@@ -109,8 +109,10 @@ struct transport_options {
   /// balancers).
   bool tcp_keepalive = true;
 
-  /// A response whose header lines total more than this fails with error_kind::protocol.
-  std::size_t max_response_header_bytes = 1u << 20;
+  /// A response whose header lines total more than this fails with error_kind::protocol. libcurl
+  /// refuses more than 300 KiB of headers (and any single line over 100 KiB) by itself, also as
+  /// error_kind::protocol; the default stays below that so this limit is the one reported.
+  std::size_t max_response_header_bytes = 256u << 10;
 
   /// libcurl's verbose trace (connection reuse, TLS, request and response headers), sent through
   /// CURLOPT_DEBUGFUNCTION to verbose_output. Authorization, Proxy-Authorization, Cookie and
@@ -400,6 +402,10 @@ class exchange {
   http::body_stream& body() noexcept { return body_; }
   std::vector<std::string>& secrets() noexcept { return secrets_; }
   const std::optional<error>& failure() const noexcept { return failure_; }
+  /// The body of a non-2xx response was cut at max_response_bytes (the response still counts).
+  bool error_body_cut() const noexcept { return error_body_cut_; }
+  /// No byte of a response body arrived yet (the transfer ended while headers were coming in).
+  bool awaiting_body() const noexcept { return first_write_; }
 
   /// Records why a callback aborted the transfer (the first reason wins).
   void fail(error e) {
@@ -511,16 +517,18 @@ class exchange {
         x.first_write_ = false;
         long status = 0;
         ::curl_easy_getinfo(x.easy_, CURLINFO_RESPONSE_CODE, &status);
-        x.to_sink_ = x.sink_ && *x.sink_ && status >= 200 && status < 300;
+        x.success_status_ = status >= 200 && status < 300;
+        x.to_sink_ = x.sink_ && *x.sink_ && x.success_status_;
         if (!x.to_sink_) {
           curl_off_t announced = -1;
           ::curl_easy_getinfo(x.easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
-          if (announced > 0 &&
-              static_cast<std::uint64_t>(announced) > x.limits_.max_response_bytes) {
+          const bool over =
+              announced > 0 && static_cast<std::uint64_t>(announced) > x.limits_.max_response_bytes;
+          if (over && x.success_status_) {
             x.fail(too_large(x.limits_.max_response_bytes, static_cast<std::uint64_t>(announced)));
             return 0;
           }
-          if (announced > 0) x.body_text_.reserve(static_cast<std::size_t>(announced));
+          if (announced > 0 && !over) x.body_text_.reserve(static_cast<std::size_t>(announced));
         }
       }
       if (x.to_sink_) {
@@ -532,7 +540,17 @@ class exchange {
         return length;
       }
       if (x.received_ + length > x.limits_.max_response_bytes) {
-        x.fail(too_large(x.limits_.max_response_bytes, 0));
+        if (x.success_status_) {
+          x.fail(too_large(x.limits_.max_response_bytes, 0));
+          return 0;
+        }
+        // An error status keeps what matters (the status, Retry-After, the start of the body):
+        // the body is cut at the limit and the exchange ends as a response, not as a failure.
+        const std::size_t room =
+            static_cast<std::size_t>(x.limits_.max_response_bytes - x.received_);
+        x.body_text_.append(data, room);
+        x.received_ += room;
+        x.error_body_cut_ = true;
         return 0;
       }
       x.body_text_.append(data, length);
@@ -683,6 +701,8 @@ class exchange {
   bool reported_ = false;
   bool first_write_ = true;
   bool to_sink_ = false;
+  bool success_status_ = false;
+  bool error_body_cut_ = false;
 };
 
 // -----------------------------------------------------------------------------------------------
@@ -693,6 +713,7 @@ struct failure_context {
   std::string_view url;          ///< already printable (no userinfo)
   std::string_view curl_detail;  ///< libcurl's error buffer for this transfer
   bool nothing_sent = false;     ///< no byte of the request left this host (pretransfer never ran)
+  bool receiving_headers = false;  ///< the request went out and the response headers were arriving
 };
 
 inline error map_curl_error(CURLcode code, const failure_context& context) {
@@ -788,6 +809,19 @@ inline error map_curl_error(CURLcode code, const failure_context& context) {
     default:
       what = "the transfer failed";
       break;
+  }
+  // libcurl's own header limits (100 KiB per line, 300 KiB in all) end a transfer as a receive
+  // error or as "out of memory": the server sent oversized headers, and resending will not help.
+  const bool header_limit =
+      (code == CURLE_RECV_ERROR &&
+       context.curl_detail.find("response headers") != std::string_view::npos) ||
+      (code == CURLE_OUT_OF_MEMORY && context.receiving_headers);
+  if (header_limit) {
+    e.kind = error_kind::protocol;
+    e.retryable = false;
+    what =
+        "the response headers are larger than libcurl accepts (100 KiB per header line, 300 KiB "
+        "in all)";
   }
   std::string message;
   message.append(context.method).append(" ").append(context.url).append(": ").append(what);
@@ -1043,7 +1077,7 @@ inline void collect_all_secrets(exchange& x, const transport_options& config,
 inline result<http::response> finish(CURL* easy, CURLcode code, exchange& x,
                                      const http::request& request, std::string_view url,
                                      const char* error_buffer) {
-  if (code != CURLE_OK) {
+  if (code != CURLE_OK && !(x.error_body_cut() && !x.failure())) {
     if (x.failure()) return *x.failure();
     // Nothing left this host unless libcurl got to the point of sending (pretransfer time is set
     // just before the request goes out).
@@ -1055,6 +1089,7 @@ inline result<http::response> finish(CURL* easy, CURLcode code, exchange& x,
     context.url = printable;
     context.curl_detail = error_buffer;
     context.nothing_sent = pretransfer == 0;
+    context.receiving_headers = pretransfer != 0 && x.awaiting_body();
     error e = map_curl_error(code, context);
     for (const auto& secret : x.secrets()) replace_all(e.message, secret, "<redacted>");
     return e;
@@ -1115,9 +1150,14 @@ AIHUB_NAMESPACE_END
 //   pieces straight into libcurl's buffer. Rewindable bodies are replayed (CURLOPT_SEEKFUNCTION)
 //   when libcurl resends on a fresh connection.
 // - Collects the status, the headers of the final response (interim 1xx responses are dropped) and
-//   the body, up to send_options::max_response_bytes. A bigger body stops the transfer with
+//   the body, up to send_options::max_response_bytes. A bigger 2xx body stops the transfer with
 //   error_kind::protocol (not transport: the network worked, the answer broke the caller's limit,
-//   and retrying will not help). The three-argument send() streams a 2xx body to a body_sink.
+//   and retrying will not help). A bigger body with any other status is cut at the limit and the
+//   response returned, so a 401 or a 429 keeps its status and Retry-After. The three-argument
+//   send() streams a 2xx body to a body_sink.
+// - Never reuses a kept-alive connection that has unread bytes waiting (a server that sent more
+//   than one answer): those bytes would be taken as the next request's response. The transport
+//   drops its cached connections instead and opens a fresh one.
 // - Honours send_options: timeout (whole exchange; 0 = transport_options::timeout), stop (a stop
 //   request wakes the transfer at once and ends it with error_kind::cancelled), on_progress (called
 //   on the sending thread, once per change, and a last time with the final counts).
@@ -1128,7 +1168,9 @@ AIHUB_NAMESPACE_END
 //   reset, no answer, truncated body ....... transport, retryable
 //   time limit or stalled transfer ......... timeout, retryable (not_sent if nothing was sent yet)
 //   stop_token ............................. cancelled
-//   body over max_response_bytes ........... protocol
+//   2xx body over max_response_bytes ....... protocol
+//   headers over max_response_header_bytes,
+//   or over libcurl's own header limits .... protocol
 //   bad api_root, target or header ......... validation, not_sent (nothing touched the network)
 // Messages name the method and URL (never a header value; a user:password in a URL is redacted)
 // and carry libcurl's own explanation.
@@ -1161,6 +1203,11 @@ AIHUB_NAMESPACE_END
 //   enabled, an exception escaping user code run inside a transfer (a byte_reader, on_progress, a
 //   body_sink) never unwinds through libcurl: it ends the transfer with a transport error.
 
+#ifndef _WIN32
+#include <poll.h>
+#include <sys/socket.h>
+#endif
+
 AIHUB_NAMESPACE_BEGIN
 namespace curl {
 
@@ -1175,10 +1222,39 @@ struct session {
   std::uint64_t exchanges = 0;
   std::atomic<bool> busy{false};
 
+  /// The socket of the connection the last exchange left in the cache (CURL_SOCKET_BAD: none).
+  curl_socket_t idle_socket = CURL_SOCKET_BAD;
+
   session() noexcept {
     if (ensure_global_init() != CURLE_OK) return;
     easy = ::curl_easy_init();
     multi = ::curl_multi_init();
+  }
+
+  /// Called before each exchange. An idle keep-alive connection must have nothing to read: bytes
+  /// waiting there are an answer nobody asked for, and libcurl 7.x would hand them to the next
+  /// request as its response. Such a connection is closed (with the whole cache: the multi handle
+  /// owns it) so the next exchange connects afresh. False when a new multi handle could not be
+  /// made.
+  bool drop_connection_with_unread_input() noexcept {
+    const curl_socket_t fd = std::exchange(idle_socket, CURL_SOCKET_BAD);
+    if (fd == CURL_SOCKET_BAD || !has_unread_input(fd)) return true;
+    ::curl_multi_cleanup(multi);
+    multi = ::curl_multi_init();
+    return multi != nullptr;
+  }
+
+  static bool has_unread_input(curl_socket_t fd) noexcept {
+#ifndef _WIN32
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return false;
+    char byte;
+    // Data (> 0) is unsolicited; 0 is an orderly close, which libcurl detects by itself.
+    return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+#else
+    (void)fd;
+    return false;
+#endif
   }
   ~session() {
     if (multi) ::curl_multi_cleanup(multi);  // closes the cached connections
@@ -1272,6 +1348,8 @@ class transport {
     auto prepared = detail::prepare(options_, request);
     if (!prepared) return std::move(prepared).error();
 
+    if (!session_->drop_connection_with_unread_input())
+      return make_error(error_kind::transport, "libcurl could not allocate a multi handle");
     CURL* easy = session_->easy;
     ::curl_easy_reset(easy);  // per-request options only; connections, DNS and TLS caches survive
     session_->error_buffer[0] = '\0';
@@ -1335,6 +1413,11 @@ class transport {
         }
       }
     }
+    // The connection that stays cached after a completed transfer; checked before the next one.
+    curl_socket_t active = CURL_SOCKET_BAD;
+    if (!stopped && code == CURLE_OK &&
+        ::curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &active) == CURLE_OK)
+      session_->idle_socket = active;
     ::curl_multi_remove_handle(multi, easy);  // an unfinished transfer's connection is closed here
     return !stopped;
   }

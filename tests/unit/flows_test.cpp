@@ -379,6 +379,53 @@ TEST_CASE("pagination: all pages, a repeated token and an empty page that claims
   CHECK_FALSE(batches.next_request());
 }
 
+TEST_CASE("paging: every pager stops a listing that claims more than max_pages pages") {
+  // Fresh tokens and full pages forever: only the page limit ends these listings.
+  file_pager files(list_files{.batch_id = 1}, 3);
+  int accepted = 0;
+  result<void> last;
+  for (int i = 0; i < 10 && files.next_request(); ++i) {
+    last = files.accept(file_page{{{.name = "f"}}, "token-" + std::to_string(i), true});
+    if (!last) break;
+    ++accepted;
+  }
+  CHECK(accepted == 3);
+  REQUIRE_FALSE(last);
+  CHECK(last.error().kind == error_kind::protocol);
+  CHECK(last.error().message.find("more than 3 pages") != std::string::npos);
+  CHECK(last.error().message.find("max_pages") != std::string::npos);
+  CHECK_FALSE(files.next_request());
+
+  batch_pager batches(list_batches{.limit = 1}, 2);
+  REQUIRE(batches.accept(batch_list{{{.id = 1}}}));
+  REQUIRE(batches.accept(batch_list{{{.id = 2}}}));
+  auto third = batches.accept(batch_list{{{.id = 3}}});
+  REQUIRE_FALSE(third);
+  CHECK(third.error().message.find("listBatches") != std::string::npos);
+  CHECK_FALSE(batches.next_request());
+
+  run_pager runs(list_runs{.limit = 1}, 1);
+  REQUIRE(runs.accept(run_list{{{.id = "r1"}}}));
+  auto second = runs.accept(run_list{{{.id = "r2"}}});
+  REQUIRE_FALSE(second);
+  CHECK(second.error().message.find("listRuns") != std::string::npos);
+
+  results_pager results(get_run_results{.run_id = "r"}, 1);
+  run_results page;
+  page.id = "r";
+  page.files.resize(1);
+  page.has_more = true;
+  REQUIRE(results.accept(page));
+  auto over = results.accept(page);
+  REQUIRE_FALSE(over);
+  CHECK(over.error().message.find("getRunResults") != std::string::npos);
+
+  // A listing that ends by itself within the limit is untouched.
+  file_pager short_listing(list_files{.batch_id = 1}, 1);
+  REQUIRE(short_listing.accept(file_page{{{.name = "f"}}, std::nullopt, false}));
+  CHECK_FALSE(short_listing.next_request());
+}
+
 TEST_CASE(
     "waiting: a job moves to COMPLETE; FAILED is an error with the server's message; deadlines "
     "hold") {

@@ -85,8 +85,10 @@ struct transport_options {
   /// balancers).
   bool tcp_keepalive = true;
 
-  /// A response whose header lines total more than this fails with error_kind::protocol.
-  std::size_t max_response_header_bytes = 1u << 20;
+  /// A response whose header lines total more than this fails with error_kind::protocol. libcurl
+  /// refuses more than 300 KiB of headers (and any single line over 100 KiB) by itself, also as
+  /// error_kind::protocol; the default stays below that so this limit is the one reported.
+  std::size_t max_response_header_bytes = 256u << 10;
 
   /// libcurl's verbose trace (connection reuse, TLS, request and response headers), sent through
   /// CURLOPT_DEBUGFUNCTION to verbose_output. Authorization, Proxy-Authorization, Cookie and

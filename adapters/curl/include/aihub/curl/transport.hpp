@@ -20,9 +20,14 @@
 //   pieces straight into libcurl's buffer. Rewindable bodies are replayed (CURLOPT_SEEKFUNCTION)
 //   when libcurl resends on a fresh connection.
 // - Collects the status, the headers of the final response (interim 1xx responses are dropped) and
-//   the body, up to send_options::max_response_bytes. A bigger body stops the transfer with
+//   the body, up to send_options::max_response_bytes. A bigger 2xx body stops the transfer with
 //   error_kind::protocol (not transport: the network worked, the answer broke the caller's limit,
-//   and retrying will not help). The three-argument send() streams a 2xx body to a body_sink.
+//   and retrying will not help). A bigger body with any other status is cut at the limit and the
+//   response returned, so a 401 or a 429 keeps its status and Retry-After. The three-argument
+//   send() streams a 2xx body to a body_sink.
+// - Never reuses a kept-alive connection that has unread bytes waiting (a server that sent more
+//   than one answer): those bytes would be taken as the next request's response. The transport
+//   drops its cached connections instead and opens a fresh one.
 // - Honours send_options: timeout (whole exchange; 0 = transport_options::timeout), stop (a stop
 //   request wakes the transfer at once and ends it with error_kind::cancelled), on_progress (called
 //   on the sending thread, once per change, and a last time with the final counts).
@@ -33,7 +38,9 @@
 //   reset, no answer, truncated body ....... transport, retryable
 //   time limit or stalled transfer ......... timeout, retryable (not_sent if nothing was sent yet)
 //   stop_token ............................. cancelled
-//   body over max_response_bytes ........... protocol
+//   2xx body over max_response_bytes ....... protocol
+//   headers over max_response_header_bytes,
+//   or over libcurl's own header limits .... protocol
 //   bad api_root, target or header ......... validation, not_sent (nothing touched the network)
 // Messages name the method and URL (never a header value; a user:password in a URL is redacted)
 // and carry libcurl's own explanation.
@@ -85,6 +92,11 @@
 #include "aihub/result.hpp"
 #include "aihub/transport.hpp"
 
+#ifndef _WIN32
+#include <poll.h>
+#include <sys/socket.h>
+#endif
+
 AIHUB_NAMESPACE_BEGIN
 namespace curl {
 
@@ -99,10 +111,39 @@ struct session {
   std::uint64_t exchanges = 0;
   std::atomic<bool> busy{false};
 
+  /// The socket of the connection the last exchange left in the cache (CURL_SOCKET_BAD: none).
+  curl_socket_t idle_socket = CURL_SOCKET_BAD;
+
   session() noexcept {
     if (ensure_global_init() != CURLE_OK) return;
     easy = ::curl_easy_init();
     multi = ::curl_multi_init();
+  }
+
+  /// Called before each exchange. An idle keep-alive connection must have nothing to read: bytes
+  /// waiting there are an answer nobody asked for, and libcurl 7.x would hand them to the next
+  /// request as its response. Such a connection is closed (with the whole cache: the multi handle
+  /// owns it) so the next exchange connects afresh. False when a new multi handle could not be
+  /// made.
+  bool drop_connection_with_unread_input() noexcept {
+    const curl_socket_t fd = std::exchange(idle_socket, CURL_SOCKET_BAD);
+    if (fd == CURL_SOCKET_BAD || !has_unread_input(fd)) return true;
+    ::curl_multi_cleanup(multi);
+    multi = ::curl_multi_init();
+    return multi != nullptr;
+  }
+
+  static bool has_unread_input(curl_socket_t fd) noexcept {
+#ifndef _WIN32
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return false;
+    char byte;
+    // Data (> 0) is unsolicited; 0 is an orderly close, which libcurl detects by itself.
+    return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+#else
+    (void)fd;
+    return false;
+#endif
   }
   ~session() {
     if (multi) ::curl_multi_cleanup(multi);  // closes the cached connections
@@ -196,6 +237,8 @@ class transport {
     auto prepared = detail::prepare(options_, request);
     if (!prepared) return std::move(prepared).error();
 
+    if (!session_->drop_connection_with_unread_input())
+      return make_error(error_kind::transport, "libcurl could not allocate a multi handle");
     CURL* easy = session_->easy;
     ::curl_easy_reset(easy);  // per-request options only; connections, DNS and TLS caches survive
     session_->error_buffer[0] = '\0';
@@ -259,6 +302,11 @@ class transport {
         }
       }
     }
+    // The connection that stays cached after a completed transfer; checked before the next one.
+    curl_socket_t active = CURL_SOCKET_BAD;
+    if (!stopped && code == CURLE_OK &&
+        ::curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &active) == CURLE_OK)
+      session_->idle_socket = active;
     ::curl_multi_remove_handle(multi, easy);  // an unfinished transfer's connection is closed here
     return !stopped;
   }

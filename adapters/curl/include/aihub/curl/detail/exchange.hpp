@@ -267,6 +267,10 @@ class exchange {
   http::body_stream& body() noexcept { return body_; }
   std::vector<std::string>& secrets() noexcept { return secrets_; }
   const std::optional<error>& failure() const noexcept { return failure_; }
+  /// The body of a non-2xx response was cut at max_response_bytes (the response still counts).
+  bool error_body_cut() const noexcept { return error_body_cut_; }
+  /// No byte of a response body arrived yet (the transfer ended while headers were coming in).
+  bool awaiting_body() const noexcept { return first_write_; }
 
   /// Records why a callback aborted the transfer (the first reason wins).
   void fail(error e) {
@@ -378,16 +382,18 @@ class exchange {
         x.first_write_ = false;
         long status = 0;
         ::curl_easy_getinfo(x.easy_, CURLINFO_RESPONSE_CODE, &status);
-        x.to_sink_ = x.sink_ && *x.sink_ && status >= 200 && status < 300;
+        x.success_status_ = status >= 200 && status < 300;
+        x.to_sink_ = x.sink_ && *x.sink_ && x.success_status_;
         if (!x.to_sink_) {
           curl_off_t announced = -1;
           ::curl_easy_getinfo(x.easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
-          if (announced > 0 &&
-              static_cast<std::uint64_t>(announced) > x.limits_.max_response_bytes) {
+          const bool over =
+              announced > 0 && static_cast<std::uint64_t>(announced) > x.limits_.max_response_bytes;
+          if (over && x.success_status_) {
             x.fail(too_large(x.limits_.max_response_bytes, static_cast<std::uint64_t>(announced)));
             return 0;
           }
-          if (announced > 0) x.body_text_.reserve(static_cast<std::size_t>(announced));
+          if (announced > 0 && !over) x.body_text_.reserve(static_cast<std::size_t>(announced));
         }
       }
       if (x.to_sink_) {
@@ -399,7 +405,17 @@ class exchange {
         return length;
       }
       if (x.received_ + length > x.limits_.max_response_bytes) {
-        x.fail(too_large(x.limits_.max_response_bytes, 0));
+        if (x.success_status_) {
+          x.fail(too_large(x.limits_.max_response_bytes, 0));
+          return 0;
+        }
+        // An error status keeps what matters (the status, Retry-After, the start of the body):
+        // the body is cut at the limit and the exchange ends as a response, not as a failure.
+        const std::size_t room =
+            static_cast<std::size_t>(x.limits_.max_response_bytes - x.received_);
+        x.body_text_.append(data, room);
+        x.received_ += room;
+        x.error_body_cut_ = true;
         return 0;
       }
       x.body_text_.append(data, length);
@@ -550,6 +566,8 @@ class exchange {
   bool reported_ = false;
   bool first_write_ = true;
   bool to_sink_ = false;
+  bool success_status_ = false;
+  bool error_body_cut_ = false;
 };
 
 // -----------------------------------------------------------------------------------------------
@@ -560,6 +578,7 @@ struct failure_context {
   std::string_view url;          ///< already printable (no userinfo)
   std::string_view curl_detail;  ///< libcurl's error buffer for this transfer
   bool nothing_sent = false;     ///< no byte of the request left this host (pretransfer never ran)
+  bool receiving_headers = false;  ///< the request went out and the response headers were arriving
 };
 
 inline error map_curl_error(CURLcode code, const failure_context& context) {
@@ -655,6 +674,19 @@ inline error map_curl_error(CURLcode code, const failure_context& context) {
     default:
       what = "the transfer failed";
       break;
+  }
+  // libcurl's own header limits (100 KiB per line, 300 KiB in all) end a transfer as a receive
+  // error or as "out of memory": the server sent oversized headers, and resending will not help.
+  const bool header_limit =
+      (code == CURLE_RECV_ERROR &&
+       context.curl_detail.find("response headers") != std::string_view::npos) ||
+      (code == CURLE_OUT_OF_MEMORY && context.receiving_headers);
+  if (header_limit) {
+    e.kind = error_kind::protocol;
+    e.retryable = false;
+    what =
+        "the response headers are larger than libcurl accepts (100 KiB per header line, 300 KiB "
+        "in all)";
   }
   std::string message;
   message.append(context.method).append(" ").append(context.url).append(": ").append(what);
@@ -910,7 +942,7 @@ inline void collect_all_secrets(exchange& x, const transport_options& config,
 inline result<http::response> finish(CURL* easy, CURLcode code, exchange& x,
                                      const http::request& request, std::string_view url,
                                      const char* error_buffer) {
-  if (code != CURLE_OK) {
+  if (code != CURLE_OK && !(x.error_body_cut() && !x.failure())) {
     if (x.failure()) return *x.failure();
     // Nothing left this host unless libcurl got to the point of sending (pretransfer time is set
     // just before the request goes out).
@@ -922,6 +954,7 @@ inline result<http::response> finish(CURL* easy, CURLcode code, exchange& x,
     context.url = printable;
     context.curl_detail = error_buffer;
     context.nothing_sent = pretransfer == 0;
+    context.receiving_headers = pretransfer != 0 && x.awaiting_body();
     error e = map_curl_error(code, context);
     for (const auto& secret : x.secrets()) replace_all(e.message, secret, "<redacted>");
     return e;
