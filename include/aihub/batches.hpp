@@ -405,6 +405,28 @@ struct list_files {
     if (page_size) t.query("page_size", *page_size);
     if (start_token) t.query("start_token", *start_token);
   }
+  /// The spec marks no member required, but an answer with none of the page's members is an error
+  /// body sent with 200 ({"error": "..."}), not an empty listing: refusing it keeps
+  /// list_all_files from reporting a full batch as empty.
+  static result<void> complete(const http::response& response, const file_page& page) {
+    if (!page.nodes.empty() || page.has_more || page.next_page_token) return {};
+    bool has_page_member = false;
+    std::string server_words;
+    json::reader r(response.body);
+    r.read_object([&](std::string_view key) {
+      if (key == "nodes" || key == "has_more" || key == "next_page_token") has_page_member = true;
+      if ((key == "message" || key == "error") && r.peek() == json::value_kind::string)
+        return r.read_string(server_words);
+      return r.skip_value();
+    });
+    if (has_page_member) return {};
+    error e = make_error(error_kind::decode,
+                         "the answer has none of nodes, has_more and next_page_token: an error "
+                         "body sent with status 200?",
+                         "nodes");
+    e.server_message = std::move(server_words);
+    return e;
+  }
 };
 
 /// deleteFileFromBatch: DELETE /v2/batches/{batch_id}/files/{filename} → 202, no body, no job id.

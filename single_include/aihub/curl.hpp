@@ -164,6 +164,11 @@ AIHUB_NAMESPACE_END
 // callbacks, redaction of verbose output, the per-request easy-handle configuration and the
 // CURLcode -> aihub::error mapping. Nothing here is public API; it may change in any release.
 
+#ifndef _WIN32
+#include <poll.h>
+#include <sys/socket.h>
+#endif
+
 AIHUB_NAMESPACE_BEGIN
 namespace curl {
 namespace detail {
@@ -1073,6 +1078,29 @@ inline void collect_all_secrets(exchange& x, const transport_options& config,
   }
 }
 
+/// Whether an idle keep-alive connection has bytes waiting: an answer nobody asked for, which
+/// libcurl 7.x would hand to the next request on that connection as its response. An orderly close
+/// (recv returns 0) is not counted: libcurl notices that by itself.
+inline bool has_unread_input(curl_socket_t fd) noexcept {
+#ifndef _WIN32
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return false;
+  char byte;
+  return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+#else
+  (void)fd;
+  return false;
+#endif
+}
+
+/// The socket a completed transfer leaves in the connection cache, or CURL_SOCKET_BAD.
+inline curl_socket_t kept_socket(CURL* easy, CURLcode code) noexcept {
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  if (code != CURLE_OK || ::curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK)
+    return CURL_SOCKET_BAD;
+  return fd;
+}
+
 /// Turns a finished transfer into the response or the error the caller sees.
 inline result<http::response> finish(CURL* easy, CURLcode code, exchange& x,
                                      const http::request& request, std::string_view url,
@@ -1203,11 +1231,6 @@ AIHUB_NAMESPACE_END
 //   enabled, an exception escaping user code run inside a transfer (a byte_reader, on_progress, a
 //   body_sink) never unwinds through libcurl: it ends the transfer with a transport error.
 
-#ifndef _WIN32
-#include <poll.h>
-#include <sys/socket.h>
-#endif
-
 AIHUB_NAMESPACE_BEGIN
 namespace curl {
 
@@ -1238,23 +1261,10 @@ struct session {
   /// made.
   bool drop_connection_with_unread_input() noexcept {
     const curl_socket_t fd = std::exchange(idle_socket, CURL_SOCKET_BAD);
-    if (fd == CURL_SOCKET_BAD || !has_unread_input(fd)) return true;
+    if (fd == CURL_SOCKET_BAD || !detail::has_unread_input(fd)) return true;
     ::curl_multi_cleanup(multi);
     multi = ::curl_multi_init();
     return multi != nullptr;
-  }
-
-  static bool has_unread_input(curl_socket_t fd) noexcept {
-#ifndef _WIN32
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return false;
-    char byte;
-    // Data (> 0) is unsolicited; 0 is an orderly close, which libcurl detects by itself.
-    return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
-#else
-    (void)fd;
-    return false;
-#endif
   }
   ~session() {
     if (multi) ::curl_multi_cleanup(multi);  // closes the cached connections
@@ -1667,6 +1677,10 @@ class multi_transport {
     detail::configure(set, *a->x, options_, request, a->work.options, a->work.prepared.url.c_str(),
                       a->work.prepared.headers.get(), a->work.prepared.body_length,
                       a->error_buffer);
+    // A cached connection with unread bytes (a server that answered twice) would hand them to this
+    // exchange as its response; while one is in the cache, exchanges connect afresh.
+    if (set.first_error == CURLE_OK && cache_has_unread_input())
+      set.long_(CURLOPT_FRESH_CONNECT, 1L, "CURLOPT_FRESH_CONNECT");
     CURLMcode added = CURLM_OK;
     if (set.first_error == CURLE_OK) added = ::curl_multi_add_handle(multi_, easy);
     if (set.first_error != CURLE_OK || added != CURLM_OK) {
@@ -1696,6 +1710,7 @@ class multi_transport {
     std::unique_ptr<active> a = std::move(*it);
     active_.erase(it);
     a->wake.reset();
+    remember_kept_socket(detail::kept_socket(a->easy, code));
     ::curl_multi_remove_handle(multi_, a->easy);  // an unfinished transfer's connection is closed
     connections_ += detail::connections_opened_by(a->easy);
     result<http::response> outcome = detail::finish(a->easy, code, *a->x, *a->work.request,
@@ -1704,6 +1719,21 @@ class multi_transport {
     completion_handler handler = std::move(a->work.handler);
     a.reset();  // nothing refers to the request any more
     if (handler) handler(std::move(outcome));
+  }
+
+  /// Sockets completed transfers left in the connection cache (the most recent few).
+  void remember_kept_socket(curl_socket_t fd) {
+    if (fd == CURL_SOCKET_BAD) return;
+    if (std::find(kept_sockets_.begin(), kept_sockets_.end(), fd) != kept_sockets_.end()) return;
+    if (kept_sockets_.size() >= 64) kept_sockets_.erase(kept_sockets_.begin());
+    kept_sockets_.push_back(fd);
+  }
+  /// Whether a remembered socket has bytes waiting. A socket libcurl has since closed, or one now
+  /// busy with a transfer, can only make this say yes: a fresh connection more, never a wrong
+  /// answer.
+  bool cache_has_unread_input() const {
+    return std::any_of(kept_sockets_.begin(), kept_sockets_.end(),
+                       [](curl_socket_t fd) { return detail::has_unread_input(fd); });
   }
 
   transport_options options_;
@@ -1717,6 +1747,7 @@ class multi_transport {
   // Worker-thread state.
   std::list<std::unique_ptr<active>> active_;
   std::vector<CURL*> idle_;  // reset easy handles kept for reuse
+  std::vector<curl_socket_t> kept_sockets_;
 
   std::atomic<std::uint64_t> connections_{0};
   std::atomic<std::uint64_t> exchanges_{0};

@@ -962,16 +962,28 @@ TEST_CASE("hostile: invalid UTF-8 is a decode error, even in a member the model 
 }
 
 TEST_CASE(
-    "hostile: a 200 error payload for listFiles, whose schema requires nothing, is an empty last "
-    "page") {
-  // listBatchFilesResponse has no required member in the spec, so nothing tells an error payload
-  // from an empty listing: this pins that behaviour (see the report of this suite).
+    "hostile: a 200 error payload for listFiles, whose schema requires nothing, is a decode error, "
+    "not an empty listing") {
+  // listBatchFilesResponse has no required member in the spec; decided: a 200 body with none of
+  // nodes / has_more / next_page_token is an error body, so list_all_files cannot report a full
+  // batch as empty.
   hostile::server s(hostile::always(hostile::response(200, R"({"error":"internal"})")));
   REQUIRE(s.ok());
   auto r = fetch(s, aihub::list_files{.batch_id = 1});
-  REQUIRE_MESSAGE(r, why(r));
-  CHECK(r->nodes.empty());
-  CHECK(!r->has_more);
+  REQUIRE(!r);
+  CHECK(r.error().kind == error_kind::decode);
+  CHECK(r.error().field == "nodes");
+  CHECK(r.error().server_message == "internal");
+  check_mentions(r.error(), {"listFiles", "error body"});
+
+  SUBCASE("a real empty listing still decodes") {
+    hostile::server empty(
+        hostile::always(hostile::response(200, R"({"nodes":[],"has_more":false})")));
+    REQUIRE(empty.ok());
+    auto listing = fetch(empty, aihub::list_files{.batch_id = 1});
+    REQUIRE_MESSAGE(listing, why(listing));
+    CHECK(listing->nodes.empty());
+  }
 }
 
 TEST_CASE("hostile: a success status other than the operation's own is an http_status error") {
@@ -1204,9 +1216,10 @@ TEST_CASE("hostile: an error status with a body past max_response_bytes still re
   }
 }
 
-TEST_CASE(
+TEST_CASE_TEMPLATE(
     "hostile: a stray extra response on a keep-alive connection is never taken as the next "
-    "answer") {
+    "answer",
+    Transport, curl::transport, curl::multi_transport) {
   hostile::server s([](connection& c) {
     if (c.number() == 1) {
       if (!c.read_request()) return;
@@ -1218,7 +1231,7 @@ TEST_CASE(
       if (!c.send(hostile::response(200, R"({"id":2,"name":"second"})"))) return;
   });
   REQUIRE(s.ok());
-  curl::transport t(transport_for(s));
+  Transport t(transport_for(s));
   auto first =
       aihub::execute(t, aihub::get_batch{.batch_id = 1}, settings_for(s), {}, send_with(3s));
   REQUIRE_MESSAGE(first, why(first));
@@ -1230,6 +1243,14 @@ TEST_CASE(
   INFO("connections opened by the transport: " << t.connections_opened());
   CHECK(second->id == 2);
   CHECK(second->name == "second");
+  CHECK(t.connections_opened() == 2);  // the tainted connection was not reused
+  auto third =
+      aihub::execute(t, aihub::get_batch{.batch_id = 3}, settings_for(s), {}, send_with(3s));
+  REQUIRE_MESSAGE(third, why(third));
+  CHECK(third->name == "second");
+  // transport drops the tainted connection and keeps the fresh one alive; multi_transport cannot
+  // close one cached connection, so it connects afresh while the tainted one stays in its cache.
+  if constexpr (std::is_same_v<Transport, curl::transport>) CHECK(t.connections_opened() == 2);
 }
 
 TEST_CASE(

@@ -255,6 +255,10 @@ class multi_transport {
     detail::configure(set, *a->x, options_, request, a->work.options, a->work.prepared.url.c_str(),
                       a->work.prepared.headers.get(), a->work.prepared.body_length,
                       a->error_buffer);
+    // A cached connection with unread bytes (a server that answered twice) would hand them to this
+    // exchange as its response; while one is in the cache, exchanges connect afresh.
+    if (set.first_error == CURLE_OK && cache_has_unread_input())
+      set.long_(CURLOPT_FRESH_CONNECT, 1L, "CURLOPT_FRESH_CONNECT");
     CURLMcode added = CURLM_OK;
     if (set.first_error == CURLE_OK) added = ::curl_multi_add_handle(multi_, easy);
     if (set.first_error != CURLE_OK || added != CURLM_OK) {
@@ -284,6 +288,7 @@ class multi_transport {
     std::unique_ptr<active> a = std::move(*it);
     active_.erase(it);
     a->wake.reset();
+    remember_kept_socket(detail::kept_socket(a->easy, code));
     ::curl_multi_remove_handle(multi_, a->easy);  // an unfinished transfer's connection is closed
     connections_ += detail::connections_opened_by(a->easy);
     result<http::response> outcome = detail::finish(a->easy, code, *a->x, *a->work.request,
@@ -292,6 +297,21 @@ class multi_transport {
     completion_handler handler = std::move(a->work.handler);
     a.reset();  // nothing refers to the request any more
     if (handler) handler(std::move(outcome));
+  }
+
+  /// Sockets completed transfers left in the connection cache (the most recent few).
+  void remember_kept_socket(curl_socket_t fd) {
+    if (fd == CURL_SOCKET_BAD) return;
+    if (std::find(kept_sockets_.begin(), kept_sockets_.end(), fd) != kept_sockets_.end()) return;
+    if (kept_sockets_.size() >= 64) kept_sockets_.erase(kept_sockets_.begin());
+    kept_sockets_.push_back(fd);
+  }
+  /// Whether a remembered socket has bytes waiting. A socket libcurl has since closed, or one now
+  /// busy with a transfer, can only make this say yes: a fresh connection more, never a wrong
+  /// answer.
+  bool cache_has_unread_input() const {
+    return std::any_of(kept_sockets_.begin(), kept_sockets_.end(),
+                       [](curl_socket_t fd) { return detail::has_unread_input(fd); });
   }
 
   transport_options options_;
@@ -305,6 +325,7 @@ class multi_transport {
   // Worker-thread state.
   std::list<std::unique_ptr<active>> active_;
   std::vector<CURL*> idle_;  // reset easy handles kept for reuse
+  std::vector<curl_socket_t> kept_sockets_;
 
   std::atomic<std::uint64_t> connections_{0};
   std::atomic<std::uint64_t> exchanges_{0};

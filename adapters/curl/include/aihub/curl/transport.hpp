@@ -92,11 +92,6 @@
 #include "aihub/result.hpp"
 #include "aihub/transport.hpp"
 
-#ifndef _WIN32
-#include <poll.h>
-#include <sys/socket.h>
-#endif
-
 AIHUB_NAMESPACE_BEGIN
 namespace curl {
 
@@ -127,23 +122,10 @@ struct session {
   /// made.
   bool drop_connection_with_unread_input() noexcept {
     const curl_socket_t fd = std::exchange(idle_socket, CURL_SOCKET_BAD);
-    if (fd == CURL_SOCKET_BAD || !has_unread_input(fd)) return true;
+    if (fd == CURL_SOCKET_BAD || !detail::has_unread_input(fd)) return true;
     ::curl_multi_cleanup(multi);
     multi = ::curl_multi_init();
     return multi != nullptr;
-  }
-
-  static bool has_unread_input(curl_socket_t fd) noexcept {
-#ifndef _WIN32
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return false;
-    char byte;
-    // Data (> 0) is unsolicited; 0 is an orderly close, which libcurl detects by itself.
-    return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
-#else
-    (void)fd;
-    return false;
-#endif
   }
   ~session() {
     if (multi) ::curl_multi_cleanup(multi);  // closes the cached connections

@@ -29,6 +29,11 @@
 #include "aihub/result.hpp"
 #include "aihub/transport.hpp"
 
+#ifndef _WIN32
+#include <poll.h>
+#include <sys/socket.h>
+#endif
+
 AIHUB_NAMESPACE_BEGIN
 namespace curl {
 namespace detail {
@@ -936,6 +941,29 @@ inline void collect_all_secrets(exchange& x, const transport_options& config,
     std::string userinfo = url_userinfo(*config.proxy);
     if (userinfo.size() >= 4) x.secrets().push_back(std::move(userinfo));
   }
+}
+
+/// Whether an idle keep-alive connection has bytes waiting: an answer nobody asked for, which
+/// libcurl 7.x would hand to the next request on that connection as its response. An orderly close
+/// (recv returns 0) is not counted: libcurl notices that by itself.
+inline bool has_unread_input(curl_socket_t fd) noexcept {
+#ifndef _WIN32
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return false;
+  char byte;
+  return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+#else
+  (void)fd;
+  return false;
+#endif
+}
+
+/// The socket a completed transfer leaves in the connection cache, or CURL_SOCKET_BAD.
+inline curl_socket_t kept_socket(CURL* easy, CURLcode code) noexcept {
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  if (code != CURLE_OK || ::curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK)
+    return CURL_SOCKET_BAD;
+  return fd;
 }
 
 /// Turns a finished transfer into the response or the error the caller sees.
