@@ -112,12 +112,15 @@ struct upload_outcome {
   friend bool operator==(const upload_outcome&, const upload_outcome&) = default;
 };
 
-class upload_flow {
+/// A class template only so that its code is compiled in the translation units that use it
+/// (upload_flow below is the one specialisation); including <aihub/aihub.hpp> stays cheap.
+template <class Unused = void>
+class basic_upload_flow {
  public:
   using value_type = upload_outcome;
 
-  upload_flow(std::int64_t batch_id, file_name name, upload_source source, upload_options options,
-              const flow::call_context& context)
+  basic_upload_flow(std::int64_t batch_id, file_name name, upload_source source,
+                    upload_options options, const flow::call_context& context)
       : batch_id_(batch_id),
         name_(std::move(name)),
         source_(std::move(source)),
@@ -142,8 +145,8 @@ class upload_flow {
       phase_ = phase::starting;
     }
   }
-  upload_flow(std::int64_t, file_name, upload_source, upload_options,
-              const flow::call_context&&) = delete;  // the context must outlive the flow
+  basic_upload_flow(std::int64_t, file_name, upload_source, upload_options,
+                    const flow::call_context&&) = delete;  // the context must outlive the flow
 
   /// The most parts a session may have; a server whose part_size would split the file into more is
   /// refused (the commit alone would be enormous).
@@ -288,7 +291,7 @@ class upload_flow {
         return;
     }
     for (auto it = active_.begin(); it != active_.end(); ++it) {
-      if (it->part_num + part_id_base != id) continue;
+      if (part_id_base + static_cast<std::uint64_t>(it->part_num) != id) continue;
       it->call.on_response(std::move(response), now);
       if (!it->call.done()) {
         // Once the upload is failing or stopping, a part due for a retry is not retried.
@@ -425,5 +428,7 @@ class upload_flow {
   upload_outcome outcome_value_;
   std::optional<result<upload_outcome>> outcome_;
 };
+
+using upload_flow = basic_upload_flow<>;
 
 AIHUB_NAMESPACE_END

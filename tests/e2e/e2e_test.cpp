@@ -42,7 +42,7 @@ std::string write_file(const std::filesystem::path& path, std::uint64_t size, st
   std::mt19937 rng(seed);
   std::vector<std::uint32_t> block(1 << 14);
   for (std::uint64_t left = size; left > 0;) {
-    for (auto& w : block) w = rng();
+    for (auto& w : block) w = static_cast<std::uint32_t>(rng());  // mt19937 yields 32-bit values
     auto n = static_cast<std::streamsize>(std::min<std::uint64_t>(left, block.size() * 4));
     out.write(reinterpret_cast<const char*>(block.data()), n);
     left -= static_cast<std::uint64_t>(n);
@@ -413,7 +413,8 @@ TEST_CASE("e2e: many files upload concurrently, one client per thread") {
   std::vector<std::string> paths, digests(files);
   for (int i = 0; i < files; ++i) {
     // Every other file is large enough for a multipart session of its own.
-    std::uint64_t size = (i % 2) ? (12ull << 20) + static_cast<std::uint64_t>(i) : 300'000;
+    std::uint64_t size = (i % 2) ? (std::uint64_t{12} << 20) + static_cast<std::uint64_t>(i)
+                                 : std::uint64_t{300'000};
     paths.push_back(write_file(dir.path / ("f" + std::to_string(i)), size,
                                500 + static_cast<std::uint32_t>(i)));
   }
