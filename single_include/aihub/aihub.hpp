@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cfloat>
 #include <charconv>
 #include <chrono>
 #include <concepts>
@@ -1089,10 +1090,27 @@ class reader {
     }
   }
 
+  /// What a member guess passed to read_object() did with the member at the reader's position.
+  enum class guess : std::uint8_t {
+    miss,      ///< not the member it expected; nothing consumed
+    consumed,  ///< name, ':' and value consumed
+    failed,    ///< name consumed, the value was invalid (the error is recorded)
+  };
+
   /// Reads an object, calling on_member(key) for each member; on_member must consume the value
   /// (read it or skip_value()) and return false to stop on failure.
   template <class F>
   bool read_object(F&& on_member) {
+    return read_object([]() noexcept { return guess::miss; }, on_member);
+  }
+
+  /// Reads an object, first offering each member to guess_member(), which may recognise it by its
+  /// name in place (try_member_name) and consume it whole; the members it misses are scanned and
+  /// passed to on_member(key) as above. Decoders of described structs guess the member that
+  /// follows the last one they matched: servers send members in schema order, so most guesses hit
+  /// and most keys are never scanned, unescaped or compared with every field name.
+  template <class G, class F>
+  bool read_object(G&& guess_member, F&& on_member) {
     skip_ws();
     if (p_ == end_ || *p_ != '{') return fail("expected an object");
     if (++depth_ > limits_.max_depth) return fail("nesting deeper than the limit");
@@ -1106,12 +1124,21 @@ class reader {
     for (;;) {
       skip_ws();
       if (p_ == end_ || *p_ != '"') return fail("expected a member name");
-      std::string_view key;
-      if (!parse_string_view(key, key_scratch_)) return false;
-      skip_ws();
-      if (p_ == end_ || *p_ != ':') return fail("expected ':' after a member name");
-      ++p_;
-      if (!on_member(key)) return fail("invalid member value");
+      switch (guess_member()) {
+        case guess::consumed:
+          break;
+        case guess::failed:
+          return fail("invalid member value");
+        case guess::miss: {
+          std::string_view key;
+          if (!parse_string_view(key, key_scratch_)) return false;
+          skip_ws();
+          if (p_ == end_ || *p_ != ':') return fail("expected ':' after a member name");
+          ++p_;
+          if (!on_member(key)) return fail("invalid member value");
+          break;
+        }
+      }
       skip_ws();
       if (p_ == end_) return fail("unterminated object");
       if (*p_ == ',') {
@@ -1125,6 +1152,34 @@ class reader {
       }
       return fail("expected ',' or '}' in an object");
     }
+  }
+
+  /// True when `name`, quoted, is its own JSON form: printable ASCII without '"' or '\\'. Only
+  /// such names may be given to try_member_name.
+  static constexpr bool is_verbatim_name(std::string_view name) noexcept {
+    for (char c : name)
+      if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') return false;
+    return true;
+  }
+
+  /// At a member name (p_ at its '"'): consumes `"name"` and the ':' after it when they are the
+  /// very next bytes, and returns false having consumed nothing otherwise. `name` must be verbatim
+  /// (is_verbatim_name): then matching bytes are a valid string without escapes, and nothing is
+  /// left to check. A key that equals `name` only once unescaped ("na\u006de") does not match
+  /// here; the caller then scans it with parse_string_view, which still finds the member.
+  bool try_member_name(std::string_view name) noexcept {
+    const char* const start = p_;
+    if (static_cast<std::size_t>(end_ - p_) < name.size() + 2 || *p_ != '"' ||
+        std::memcmp(p_ + 1, name.data(), name.size()) != 0 || p_[1 + name.size()] != '"')
+      return false;
+    p_ += name.size() + 2;
+    skip_ws();
+    if (p_ == end_ || *p_ != ':') {
+      p_ = start;  // the generic path reports the missing ':' at the same byte
+      return false;
+    }
+    ++p_;
+    return true;
   }
 
   /// Reads an array, calling on_element() for each element, which must consume it.
@@ -1194,6 +1249,7 @@ class reader {
     std::string_view text;
     bool integral = false;
     if (!scan_number(text, integral)) return false;
+    if (convert_exact_decimal(text, out)) return true;
     auto r = std::from_chars(text.data(), text.data() + text.size(), out);
     if (r.ec == std::errc::result_out_of_range) return fail("number out of range");
     return r.ec == std::errc() ? true : fail("invalid number");
@@ -1307,6 +1363,73 @@ class reader {
     return true;
   }
 
+  // convert_exact_decimal relies on each double operation being rounded once, to double: IEEE
+  // doubles, no x87 excess precision, no -ffast-math (which may turn x / 10^k into x * 10^-k).
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0 && !defined(__FAST_MATH__)
+  static constexpr bool double_ops_round_once = std::numeric_limits<double>::is_iec559;
+#else
+  static constexpr bool double_ops_round_once = false;
+#endif
+  /// 10^0 .. 10^22: the powers of ten a double holds exactly (5^22 < 2^53 < 5^23).
+  static constexpr double exact_powers_of_ten[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+  /// Converts a number scan_number accepted without std::from_chars when one exact operation does
+  /// it (Clinger's fast path): the value is m * 10^k with m the digits read as an integer; when
+  /// m <= 2^53 and |k| <= 22, m and 10^|k| are exact doubles and one IEEE multiplication or
+  /// division rounds the true value correctly, which is also what from_chars returns, bit for bit
+  /// (negative zero included). Most numbers in responses are that short, and from_chars with the
+  /// scan around it was about a fifth of the instructions spent decoding a page of run results.
+  /// Returns false, leaving `out` alone, for the others: longer mantissas, larger powers, and so
+  /// every overflow and underflow.
+  static bool convert_exact_decimal(std::string_view text, double& out) noexcept {
+    if (!double_ops_round_once) return false;
+    constexpr std::uint64_t max_mantissa = std::uint64_t{1} << 53;
+    constexpr std::int64_t max_power = 22;
+    auto digit = [](char c) noexcept { return static_cast<std::uint64_t>(c - '0'); };
+    auto is_digit = [](char c) noexcept { return c >= '0' && c <= '9'; };
+    // The grammar is checked already: -?digits(.digits)?([eE][+-]?digits)?
+    const char* q = text.data();
+    const char* const end = q + text.size();
+    const bool negative = *q == '-';
+    if (negative) ++q;
+    const char* const integer = q;
+    std::uint64_t mantissa = 0;
+    for (; q != end && is_digit(*q); ++q) mantissa = mantissa * 10 + digit(*q);
+    std::ptrdiff_t digits = q - integer;
+    std::int64_t power = 0;
+    if (q != end && *q == '.') {
+      const char* const fraction = ++q;
+      for (; q != end && is_digit(*q); ++q) mantissa = mantissa * 10 + digit(*q);
+      digits += q - fraction;
+      power = -(q - fraction);
+    }
+    // Up to 19 digits cannot wrap (10^19 < 2^64); past that `mantissa` may have wrapped, which is
+    // harmless for unsigned arithmetic: it is not used.
+    if (digits > 19 || mantissa > max_mantissa) return false;
+    if (q != end) {
+      ++q;  // 'e' or 'E'
+      const bool negative_exponent = *q == '-';
+      if (*q == '-' || *q == '+') ++q;
+      std::int64_t exponent = 0;
+      for (; q != end; ++q) {
+        exponent = exponent * 10 + static_cast<std::int64_t>(digit(*q));
+        // Rare, and left to from_chars; also keeps `exponent` from overflowing.
+        if (exponent > 1000) return false;
+      }
+      power += negative_exponent ? -exponent : exponent;
+    }
+    if (power < -max_power || power > max_power) return false;
+    double value = static_cast<double>(mantissa);
+    if (power < 0)
+      value /= exact_powers_of_ten[static_cast<std::size_t>(-power)];
+    else
+      value *= exact_powers_of_ten[static_cast<std::size_t>(power)];
+    out = negative ? -value : value;
+    return true;
+  }
+
   static int hex_value(char c) noexcept {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -1371,13 +1494,34 @@ class reader {
     return true;
   }
 
+  /// Advances p_ over whole 8-byte words of ASCII from 0x20 up other than '"' and '\\': bytes the
+  /// string scan would accept one by one with nothing else to do. Strings are mostly such bytes,
+  /// and testing a word at a time takes a fraction of the per-byte tests. Stops before the first
+  /// word holding any other byte (or fewer than 8 left), which the byte loop then handles.
+  void skip_plain_words() noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101, high_bits = 0x8080808080808080;
+    while (end_ - p_ >= 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, p_, 8);  // unaligned load; byte order does not matter to the test
+      // (x - ones) & ~x & high_bits is nonzero exactly when a byte of x is zero (x ^ c: a byte
+      // equal to c). w - 0x20 in every byte sets a high bit exactly when a byte is below 0x20,
+      // given no byte is 0x80 or above, which w & high_bits itself catches.
+      const std::uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+      const std::uint64_t flagged =
+          ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | (w - ones * 0x20) | w;
+      if (flagged & high_bits) return;
+      p_ += 8;
+    }
+  }
+
   /// Parses the string at p_ (which is '"'). Without escapes, `out` views the input; with escapes
   /// the unescaped text is built in `scratch` and `out` views that.
   bool parse_string_view(std::string_view& out, std::string& scratch) {
     ++p_;
     const char* start = p_;
-    // Fast path: plain ASCII up to the closing quote.
+    // Fast path: no escapes up to the closing quote, so `out` can view the input.
     for (;;) {
+      skip_plain_words();
       if (p_ == end_) return fail("unterminated string");
       unsigned char c = static_cast<unsigned char>(*p_);
       if (c == '"') {
@@ -1606,24 +1750,62 @@ bool read_value(reader& r, std::vector<T>& out, decode_context& ctx) {
   });
 }
 
+/// Bit I is set when field I's name can be matched in place (reader::is_verbatim_name): in practice
+/// every name.
+template <class Fields, std::size_t... I>
+constexpr std::uint64_t verbatim_names(const Fields& fields, std::index_sequence<I...>) noexcept {
+  return (std::uint64_t{0} | ... |
+          (reader::is_verbatim_name(std::get<I>(fields).name) ? std::uint64_t{1} << I
+                                                              : std::uint64_t{0}));
+}
+
 template <described T>
 bool read_value(reader& r, T& out, decode_context& ctx) {
   constexpr auto fields = T::json_fields();
   constexpr std::size_t count = std::tuple_size_v<decltype(fields)>;
   static_assert(count <= 64, "at most 64 described fields per type");
+  constexpr std::uint64_t verbatim =
+      verbatim_names(T::json_fields(), std::make_index_sequence<count>{});
   // An object replaces the whole value, like every other kind: no stale members survive from a
   // reused struct, and of duplicate keys the last one wins entirely instead of two objects being
   // merged.
   out = T{};
   std::uint64_t seen = 0;
-  bool ok = r.read_object([&](std::string_view key) {
+  // The field after the last one matched: servers send members in schema order, so it is usually
+  // the next member, and it is tried in place before any key is scanned (reader::read_object).
+  std::size_t expected = 0;
+  // Every member that names a field is read here, whether guessed or found by its scanned key.
+  auto read_field = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+    seen |= std::uint64_t{1} << I;
+    expected = (I + 1) % count;
+    if (read_value(r, out.*(std::get<I>(fields).member), ctx)) return true;
+    ctx.push_member(std::get<I>(fields).name);
+    return false;
+  };
+  auto guess_member = [&] {
+    reader::guess outcome = reader::guess::miss;
+    // A copy, as read_field moves `expected` on: one member per call.
+    const std::size_t want = expected;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((I == want && ((verbatim >> I) & 1) != 0 && r.try_member_name(std::get<I>(fields).name)
+            ? (void)(outcome = read_field(std::integral_constant<std::size_t, I>{})
+                                   ? reader::guess::consumed
+                                   : reader::guess::failed)
+            : void()),
+       ...);
+    }
+    (std::make_index_sequence<count>{});
+    return outcome;
+  };
+  bool ok = r.read_object(guess_member, [&](std::string_view key) {
     bool matched = false;
     bool good = true;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((!matched && std::get<I>(fields).name == key
-            ? (matched = true, seen |= (std::uint64_t{1} << I),
-               good = read_value(r, out.*(std::get<I>(fields).member), ctx),
-               good ? void() : ctx.push_member(std::get<I>(fields).name))
+      // Sizes first, then memcmp: most names differ in size, and string_view's == was left as an
+      // out-of-line compare() call in this fold (profiled, bench/README.md).
+      ((!matched && std::get<I>(fields).name.size() == key.size() &&
+                std::memcmp(std::get<I>(fields).name.data(), key.data(), key.size()) == 0
+            ? (void)(matched = true, good = read_field(std::integral_constant<std::size_t, I>{}))
             : void()),
        ...);
     }

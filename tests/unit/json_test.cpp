@@ -18,6 +18,8 @@
 
 #include <doctest/doctest.h>
 
+#include <bit>
+#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -144,6 +146,32 @@ struct node {
 struct tree {
   std::vector<node> nodes;
   static constexpr auto json_fields() { return std::tuple{j::required("nodes", &tree::nodes)}; }
+};
+
+/// Names that are prefixes of one another: the decoder compares the name it expects next with the
+/// input in place, and "nam" must neither match "name" nor the other way round.
+struct prefixes {
+  std::int64_t name = 0;
+  std::int64_t names = 0;
+  std::int64_t nam = 0;
+  static constexpr auto json_fields() {
+    return std::tuple{j::field("name", &prefixes::name), j::field("names", &prefixes::names),
+                      j::field("nam", &prefixes::nam)};
+  }
+  friend bool operator==(const prefixes&, const prefixes&) = default;
+};
+
+/// Names whose JSON form needs escapes, so they cannot be compared with the input in place.
+struct escaped_names {
+  std::int64_t quoted = 0;
+  std::int64_t backslash = 0;
+  std::int64_t tab = 0;
+  static constexpr auto json_fields() {
+    return std::tuple{j::field("say \"hi\"", &escaped_names::quoted),
+                      j::field("a\\b", &escaped_names::backslash),
+                      j::field("a\tb", &escaped_names::tab)};
+  }
+  friend bool operator==(const escaped_names&, const escaped_names&) = default;
 };
 
 template <class T>
@@ -416,6 +444,65 @@ TEST_CASE("json reader: the error offset is the byte where the problem is") {
   }
 }
 
+TEST_CASE("json reader: a special byte is found wherever it falls in an 8-byte word") {
+  // Plain string bytes are scanned eight at a time; each special byte, at every position of a
+  // string long enough for several words, must still stop the scan and get its usual treatment.
+  struct special {
+    std::string_view bytes;
+    std::string_view message;  // empty: accepted
+    std::string_view decoded;  // what the bytes decode to when accepted
+  };
+  const special specials[] = {
+      {"\x01", "control character in a string", {}},
+      {"\x1F", "control character in a string", {}},
+      {"\0"sv, "control character in a string", {}},
+      {"\x80", "invalid UTF-8 in a string", {}},
+      {"\xFF", "invalid UTF-8 in a string", {}},
+      {"\\q", "invalid escape in a string", {}},
+      {"\x7F", {}, "\x7F"},
+      {" ", {}, " "},
+      {"~", {}, "~"},
+      {"\xC3\xA9", {}, "\xC3\xA9"},
+      {"\\n", {}, "\n"},
+      {"\\\"", {}, "\""},
+      {"\\\\", {}, "\\"},
+      {"\\u0041", {}, "A"},
+  };
+  for (std::size_t length = 0; length <= 20; ++length) {
+    for (std::size_t at = 0; at <= length; ++at) {
+      for (const auto& sp : specials) {
+        std::string text(length + 2, 'a');
+        text.front() = '"';
+        text.back() = '"';
+        text.insert(1 + at, sp.bytes);
+        INFO("input: ", shown(text));
+        j::reader reader(text);
+        std::string out;
+        const bool ok = reader.read_string(out) && reader.finish();
+        if (sp.message.empty()) {
+          CHECK(ok);
+          CHECK(out ==
+                std::string(at, 'a') + std::string(sp.decoded) + std::string(length - at, 'a'));
+        } else {
+          CHECK_FALSE(ok);
+          CHECK(reader.message() == sp.message);
+          CHECK(reader.offset() == 1 + at + (sp.bytes[0] == '\\' ? 1 : 0));
+        }
+      }
+      // The closing quote itself at every position, then the end of input instead of it.
+      std::string quoted(at + 2, 'b');
+      quoted.front() = '"';
+      quoted.back() = '"';
+      auto closed = validate(quoted);
+      CHECK_MESSAGE(closed.ok, shown(quoted));
+      auto open = validate(quoted.substr(0, quoted.size() - 1));
+      CHECK_FALSE(open.ok);
+      CHECK(open.message == "unterminated string");
+      CHECK(open.offset == quoted.size() - 1);
+    }
+  }
+}
+
 TEST_CASE("json reader: \\u escapes and surrogate pairs decode to UTF-8") {
   struct row {
     std::string_view input;
@@ -614,6 +701,128 @@ TEST_CASE("json decode: doubles") {
   CHECK(contains(decode_error<f64>(R"({"v":null})").message, "expected a number"));
 }
 
+TEST_CASE("json decode: short decimals give exactly the double from_chars gives") {
+  // Digits that make an integer m <= 2^53 with a power of ten 10^k, |k| <= 22, are converted with
+  // one exact multiplication or division; all other numbers by std::from_chars. The results must
+  // be the same bits either way: checked against from_chars and against the compiler's reading of
+  // the same literal.
+  using f64 = holder<double>;
+  auto decoded_bits = [](std::string_view number) -> std::optional<std::uint64_t> {
+    auto v = decode<f64>("{\"v\":" + std::string(number) + "}");
+    if (!v) return std::nullopt;
+    return std::bit_cast<std::uint64_t>(v->value);
+  };
+  auto from_chars_bits = [](std::string_view number) {
+    double d = -1;
+    auto r = std::from_chars(number.data(), number.data() + number.size(), d);
+    CHECK(r.ec == std::errc());
+    return std::bit_cast<std::uint64_t>(d);
+  };
+  struct row {
+    std::string_view input;
+    double expected;
+  };
+  const row rows[] = {
+      {"0", 0.0},
+      {"-0", -0.0},
+      {"-0.0", -0.0},
+      {"-0e5", -0.0},
+      {"0e-400", 0.0},
+      {"-0.000e400", -0.0},
+      {"0.1", 0.1},
+      {"0.2", 0.2},
+      {"0.3", 0.3},
+      {"-0.1", -0.1},
+      {"1.50", 1.5},
+      {"123.456", 123.456},
+      {"4.35", 4.35},
+      {"0.000001", 0.000001},
+      {"2.5E-3", 2.5e-3},
+      {"1.5e+10", 1.5e10},
+      // 15, 16 and 17 significant digits
+      {"3.14159265358979", 3.14159265358979},
+      {"3.141592653589793", 3.141592653589793},
+      {"2.7182818284590452", 2.7182818284590452},
+      {"0.30000000000000004", 0.30000000000000004},
+      {"123456789012345", 123456789012345.0},
+      {"1234567890123456", 1234567890123456.0},
+      {"12345678901234567", 12345678901234567.0},
+      {"-1.2345678901234567e5", -1.2345678901234567e5},
+      // the mantissa bound: 2^53 is exact, 2^53 + 1 is a tie that rounds to even
+      {"9007199254740992", 9007199254740992.0},
+      {"9007199254740993", 9007199254740992.0},
+      {"-9007199254740993", -9007199254740992.0},
+      {"9007199254740995", 9007199254740996.0},
+      {"900719925474099.3", 900719925474099.3},
+      {"9007199254740993e-16", 0.9007199254740993},
+      {"90071992547409920e-1", 9007199254740992.0},
+      // the power bound: 10^22 is exact, 10^23 is not
+      {"1e22", 1e22},
+      {"1e23", 1e23},
+      {"1e-22", 1e-22},
+      {"1e-23", 1e-23},
+      {"0.0000000000000000000001", 1e-22},
+      {"0.00000000000000000000001", 1e-23},
+      {"10000000000000000000000", 1e22},
+      {"100000000000000000000000", 1e23},
+      {"9007199254740992e22", 9007199254740992e22},
+      {"9007199254740992e-22", 9007199254740992e-22},
+      {"9007199254740993e22", 9007199254740993e22},
+      {"0.1e23", 0.1e23},
+      {"100e-24", 100e-24},
+      {"1.0000000000000000000000001", 1.0},
+      // far outside the exact cases
+      {"1.7976931348623157e308", 1.7976931348623157e308},
+      {"2.2250738585072014e-308", 2.2250738585072014e-308},
+      {"4.9406564584124654e-324", 4.9406564584124654e-324},
+      {"123456789012345678901234567890", 123456789012345678901234567890.0},
+      {"1e00000000000000000000000000000000000000001", 10.0},
+  };
+  for (const auto& r : rows) {
+    INFO("input: ", r.input);
+    auto bits = decoded_bits(r.input);
+    CHECK(bits.has_value());
+    if (!bits) continue;
+    CHECK(*bits == from_chars_bits(r.input));
+    CHECK(*bits == std::bit_cast<std::uint64_t>(r.expected));
+  }
+
+  // Around both bounds, with the power of ten written as an exponent and as a fraction.
+  const std::string_view mantissas[] = {"1",
+                                        "7",
+                                        "3",
+                                        "999999999999999",
+                                        "4503599627370497",
+                                        "9007199254740991",
+                                        "9007199254740992",
+                                        "9007199254740993",
+                                        "9999999999999999",
+                                        "18014398509481985"};
+  for (auto m : mantissas) {
+    for (int k = -25; k <= 25; ++k) {
+      std::string scientific = std::string(m) + "e" + std::to_string(k);
+      INFO("input: ", scientific);
+      auto bits = decoded_bits(scientific);
+      CHECK((bits && *bits == from_chars_bits(scientific)));
+      if (k < 0 && static_cast<std::size_t>(-k) < m.size()) {
+        const std::size_t point = m.size() - static_cast<std::size_t>(-k);
+        std::string decimal(m.substr(0, point));
+        decimal.append(".").append(m.substr(point));
+        INFO("input: ", decimal);
+        auto dbits = decoded_bits(decimal);
+        CHECK((dbits && *dbits == from_chars_bits(decimal)));
+      }
+    }
+  }
+
+  // Out of range stays an error, whatever the path.
+  for (std::string_view n : {"1e400", "-1e400", "1e-400", "9007199254740992e-400"}) {
+    INFO("input: ", n);
+    CHECK(contains(decode_error<f64>("{\"v\":" + std::string(n) + "}").message,
+                   "number out of range"));
+  }
+}
+
 TEST_CASE("json decode: null goes into optionals only") {
   auto r =
       decode<everything>(R"({"maybe":null,"maybe_child":null,"maybe_hue":null,"holes":[null]})");
@@ -780,6 +989,80 @@ TEST_CASE("json decode: duplicate keys, the last one wins") {
   // Every occurrence is type-checked, including the ones that lose.
   auto e = decode_error<item>(R"({"id":"x","id":1})");
   CHECK(e.field == "id");
+}
+
+TEST_CASE("json decode: members are found in any order, however their names are written") {
+  // The decoder first compares the name it expects next (the field after the last one matched)
+  // with the input in place; anything else must still work exactly as the generic path.
+  auto in_order = decode<item>(R"({"id":1,"label":"a","values":[2]})");
+  CHECK((in_order && *in_order == item{1, "a", {2}}));
+  auto reversed = decode<item>(R"({"values":[2],"label":"a","id":1})");
+  CHECK((reversed && *reversed == item{1, "a", {2}}));
+  auto spaced = decode<item>("{ \"id\" \t: 1 ,\n\"label\"\r\n:\"a\" , \"values\" : [ 2 ] }");
+  CHECK((spaced && *spaced == item{1, "a", {2}}));
+  auto with_unknown =
+      decode<item>(R"({"id":1,"lab":0,"labels":0,"label":"a","x":{},"values":[2]})");
+  CHECK((with_unknown && *with_unknown == item{1, "a", {2}}));
+
+  // Escaped names, the expected one included, are found once unescaped.
+  auto escaped =
+      decode<item>(R"({"\u0069d":1,"l\u0061bel":"a","values\u0000":[1],"valu\u0065s":[2]})");
+  CHECK((escaped && *escaped == item{1, "a", {2}}));
+  auto solidus = decode<item>(R"({"id":1,"label\/":"x","lab\u0065l":"a"})");
+  CHECK((solidus && *solidus == item{1, "a", {}}));
+
+  // Names that are prefixes of each other, in every order.
+  auto p1 = decode<prefixes>(R"({"name":1,"names":2,"nam":3})");
+  CHECK((p1 && *p1 == prefixes{1, 2, 3}));
+  auto p2 = decode<prefixes>(R"({"nam":3,"names":2,"name":1})");
+  CHECK((p2 && *p2 == prefixes{1, 2, 3}));
+  auto p3 = decode<prefixes>(R"({"names":2,"name":1,"nam":3,"na":9,"namesake":9,"name ":9})");
+  CHECK((p3 && *p3 == prefixes{1, 2, 3}));
+  auto p4 = decode<prefixes>(R"({"name":1,"name":4,"names":2,"names":5})");
+  CHECK((p4 && *p4 == prefixes{4, 5, 0}));
+
+  // Names whose JSON form needs escapes are matched only once unescaped.
+  auto e1 = decode<escaped_names>(R"({"say \"hi\"":1,"a\\b":2,"a\tb":3})");
+  CHECK((e1 && *e1 == escaped_names{1, 2, 3}));
+  CHECK(contains(decode_error<escaped_names>(R"({"say "hi"":1})").message,
+                 "expected ':' after a member name"));
+  auto e2 = decode<escaped_names>(R"({"say \"hi\"":1,"a\b":2})");  // "a<backspace>": unknown
+  CHECK((e2 && *e2 == escaped_names{1, 0, 0}));
+  CHECK(contains(
+      decode_error<escaped_names>("{\"say \\\"hi\\\"\":1,\"a\\\\b\":2,\"a\tb\":3}").message,
+      "control character in a string"));
+  CHECK(encode(escaped_names{1, 2, 3}) == R"({"say \"hi\"":1,"a\\b":2,"a\tb":3})");
+
+  // An expected name followed by bytes that make the key invalid is still rejected, at the same
+  // byte as before.
+  const auto control = decode_error<item>("{\"id\x01\":1}");
+  CHECK(control.message == "invalid JSON: control character in a string (byte 4)");
+  const auto utf8 = decode_error<item>("{\"id\":1,\"label\xFF\":\"a\"}");
+  CHECK(utf8.message == "invalid JSON: invalid UTF-8 in a string (byte 14)");
+  const auto unterminated = decode_error<item>("{\"id");
+  CHECK(unterminated.message == "invalid JSON: unterminated string (byte 4)");
+  const auto no_colon = decode_error<item>(R"({"id" 1})");
+  CHECK(no_colon.message == "invalid JSON: expected ':' after a member name (byte 6)");
+  const auto no_colon_at_end = decode_error<item>(R"({"id")");
+  CHECK(no_colon_at_end.message == "invalid JSON: expected ':' after a member name (byte 5)");
+  // The next member's name right after a value, without a comma: one member per step.
+  const auto no_comma = decode_error<item>(R"({"id":1"label":"a"})");
+  CHECK(no_comma.message == "invalid JSON: expected ',' or '}' in an object (byte 7)");
+  const auto no_comma_spaced = decode_error<item>(R"({"id":1 "label":"a"})");
+  CHECK(no_comma_spaced.message == "invalid JSON: expected ',' or '}' in an object (byte 8)");
+  // A bad value under an expected name names the member.
+  const auto bad_value = decode_error<item>(R"({"id":1,"label":5})");
+  CHECK(bad_value.field == "label");
+  CHECK(bad_value.message == "invalid JSON at label: expected a string (byte 16)");
+
+  // The nesting limit holds through members found either way.
+  CHECK(decode<holder<item>>(R"({"v":{"id":1}})", j::builtin_codec{{2}}));
+  CHECK(contains(
+      decode_error<holder<item>>(R"({"v":{"id":1,"values":[]}})", j::builtin_codec{{2}}).message,
+      "nesting deeper than the limit"));
+  CHECK(contains(
+      decode_error<holder<item>>(R"({"v":{"values":[],"id":1}})", j::builtin_codec{{2}}).message,
+      "nesting deeper than the limit"));
 }
 
 TEST_CASE("json decode: decoding into a used struct replaces every member") {
