@@ -48,6 +48,18 @@ constexpr option_spec runs_start_options[] = {
     wait_option,
     timeout_option,
 };
+constexpr option_spec runs_deploy_options[] = {
+    {"--batch", "BATCH_ID", "run on the files of this batch"},
+    {"--input-dir", "DIR", "run on the files of this directory (instead of --batch)"},
+    {"--upstream-integration", "", "run on the deployment's upstream integration (instead)"},
+    {"--from-ms", "UNIX_MS", "mailbox integration: pull emails from this time (Unix milliseconds)"},
+    {"--to-ms", "UNIX_MS", "mailbox integration: pull emails up to this time (Unix milliseconds)"},
+    {"--version", "V", "app version (default: the latest production version)"},
+    {"--output-dir", "DIR", "directory for the results (default: the deployment's workspace)"},
+    {"--tag", "T", "tag the run (repeatable; 500 characters in all)", true},
+    wait_option,
+    timeout_option,
+};
 constexpr option_spec runs_results_options[] = {
     {"--include-review", "", "include human review results"},
     {"--include-confidence", "", "include confidence scores"},
@@ -73,11 +85,19 @@ constexpr option_spec runs_list_options[] = {
     {"--page-size", "N", "runs per request (default 100)"},
     {"--max-pages", "N", "stop after N pages"},
 };
+constexpr option_spec runs_delete_options[] = {
+    {"--keep-db-data", "", "keep the run's database data (default: delete it)"},
+    {"--keep-input", "", "keep the run's input files (default: delete them and the batch)"},
+    {"--keep-output", "", "keep the run's output files (default: delete them)"},
+    {"--keep-logs", "", "keep the run's logs (default: delete them)"},
+    wait_option,
+    timeout_option,
+};
 constexpr option_spec jobs_status_options[] = {wait_option, timeout_option};
 
 constexpr command_group groups[] = {
     {"batches", "create, list, inspect and delete batches; upload and list their files"},
-    {"runs", "start apps on batches, follow runs, list runs and read results"},
+    {"runs", "start apps and deployments, follow, list and delete runs, read results"},
     {"jobs", "follow asynchronous jobs (deletions)"},
 };
 
@@ -124,6 +144,17 @@ constexpr command commands[] = {
      "With --wait, polls the run until it ends and prints it. COMPLETE and STOPPED_AT_CHECKPOINT\n"
      "(a human review is needed) exit 0; FAILED and CANCELLED exit 3.",
      runs_start_options, runs_start},
+    {"runs", "deploy",
+     "DEPLOYMENT_ID (--batch BATCH_ID | --input-dir DIR |\n"
+     "            --upstream-integration [--from-ms UNIX_MS] [--to-ms UNIX_MS])\n"
+     "            [--version V] [--output-dir DIR] [--tag T]... [--wait [--timeout SECONDS]]",
+     "run a deployment; prints the run id",
+     "The input is a batch, a directory, or what the deployment's upstream integration provides\n"
+     "(for a mailbox integration, the emails between --from-ms and --to-ms). The results go to\n"
+     "the deployment's output workspace unless --output-dir names another place.\n"
+     "With --wait, polls the run until it ends and prints it. COMPLETE and STOPPED_AT_CHECKPOINT\n"
+     "(a human review is needed) exit 0; FAILED and CANCELLED exit 3.",
+     runs_deploy_options, runs_deploy},
     {"runs", "status", "RUN_ID", "show a run", "", none, runs_status},
     {"runs", "results",
      "RUN_ID [--include-review] [--include-confidence] [--include-validation]\n"
@@ -140,6 +171,17 @@ constexpr command commands[] = {
      "list runs (every page, merged)",
      "Without --from the server lists the runs of the last 24 hours.", runs_list_options,
      runs_list},
+    {"runs", "delete",
+     "RUN_ID [--keep-db-data] [--keep-input] [--keep-output] [--keep-logs]\n"
+     "            [--wait [--timeout SECONDS]]",
+     "delete a run and its files; prints the deletion jobs' ids",
+     "By default everything of the run is deleted: its database data, input files (and with them\n"
+     "the batch the run read), output files and logs; each --keep-* flag spares one part. The API\n"
+     "starts one job per deleted directory (input, output, logs); their ids are printed one per\n"
+     "line, in that order. With --wait, polls each job (GET /v2/jobs/JOB_ID) until it ends and\n"
+     "prints its final state. All COMPLETE exits 0; a job that ended FAILED or CANCELLED exits 3\n"
+     "and a deadline exits 5, after the other jobs were polled too (the first such job decides).",
+     runs_delete_options, runs_delete},
     {"jobs", "status", "JOB_ID [--wait [--timeout SECONDS]]", "show any job (GET /v2/jobs/JOB_ID)",
      "With --wait, polls until the job ends: COMPLETE exits 0, FAILED and CANCELLED exit 3.",
      jobs_status_options, jobs_status},

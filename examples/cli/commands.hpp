@@ -49,9 +49,11 @@ int batches_files(session&, const parsed_args&);
 int batches_delete_file(session&, const parsed_args&);
 int batches_job(session&, const parsed_args&);
 int runs_start(session&, const parsed_args&);
+int runs_deploy(session&, const parsed_args&);
 int runs_status(session&, const parsed_args&);
 int runs_results(session&, const parsed_args&);
 int runs_list(session&, const parsed_args&);
+int runs_delete(session&, const parsed_args&);
 int jobs_status(session&, const parsed_args&);
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,10 @@
-// runs start | status | results | list
+// runs start | deploy | status | results | list | delete
+#include <algorithm>
+#include <chrono>
+#include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "commands.hpp"
@@ -64,6 +69,51 @@ std::optional<aihub::run_status> run_status_named(std::string_view text) {
   return status;
 }
 
+/// Starts a run (runApp or runDeployment) and prints its id, or with `wait` polls it until it ends
+/// and prints it: the tail `runs start` and `runs deploy` share.
+template <class Start>
+int start_run(session& s, const Start& request, bool wait, aihub::wait_options options) {
+  auto hub = s.make_client();
+  auto started = hub.call(request);
+  if (!started) return s.failure(started.error());
+  if (!wait) {
+    if (s.json)
+      print_json(*started);
+    else
+      print_line(started->id);
+    return exit_status::success;
+  }
+  auto waited =
+      wait_for<aihub::run_wait_traits>(hub, aihub::get_run{.run_id = started->id}, options);
+  int status = finish_wait(s, waited, print_run);
+  if (waited.outcome && waited.outcome->needs_review())
+    s.note("aihub: the run stopped at a checkpoint and needs a human review");
+  return status;
+}
+
+/// One deletion job of `runs delete --wait`, as printed with --json.
+struct deletion_job {
+  std::string directory{};  ///< "input", "output" or "logs"
+  std::string job_id{};
+  std::optional<aihub::job_state> state{};  ///< the last state polled; absent if never polled
+  std::optional<std::string> message{};
+  static constexpr auto json_fields() {
+    using t = deletion_job;
+    namespace j = aihub::json;
+    return std::tuple{j::field("directory", &t::directory), j::field("job_id", &t::job_id),
+                      j::field("state", &t::state), j::field("message", &t::message)};
+  }
+};
+/// What `runs delete --wait --json` prints: the run and each deletion job's final state.
+struct deletion_report {
+  std::string run_id{};
+  std::vector<deletion_job> jobs{};
+  static constexpr auto json_fields() {
+    return std::tuple{aihub::json::field("run_id", &deletion_report::run_id),
+                      aihub::json::field("jobs", &deletion_report::jobs)};
+  }
+};
+
 }  // namespace
 
 int runs_start(session& s, const parsed_args& args) {
@@ -101,22 +151,51 @@ int runs_start(session& s, const parsed_args& args) {
                          .output_workspace = output_workspace,
                          .output_dir = output_dir};
   request.settings.tags = tags;
-  auto hub = s.make_client();
-  auto started = hub.call(request);
-  if (!started) return s.failure(started.error());
-  if (!wait) {
-    if (s.json)
-      print_json(*started);
-    else
-      print_line(started->id);
-    return exit_status::success;
+  return start_run(s, request, wait, options);
+}
+
+int runs_deploy(session& s, const parsed_args& args) {
+  arg_reader in(args);
+  in.expect_positionals(1, 1, "DEPLOYMENT_ID");
+  std::string deployment_id = in.text(0, "DEPLOYMENT_ID");
+  auto batch = in.integer("--batch", 1);
+  auto input_dir = in.text_option("--input-dir");
+  bool upstream = in.flag("--upstream-integration");
+  auto from_ms = in.integer("--from-ms", 0);
+  auto to_ms = in.integer("--to-ms", 0);
+  auto version = in.text_option("--version");
+  auto output_dir = in.text_option("--output-dir");
+  auto tags = in.all("--tag");
+  bool wait = in.flag("--wait");
+  auto options = wait_options_from(in);
+  const int inputs =
+      int{batch.has_value() || args.has("--batch")} + int{input_dir.has_value()} + int{upstream};
+  if (inputs > 1) in.fail("give only one of --batch, --input-dir and --upstream-integration");
+  if (inputs == 0) in.fail("missing --batch BATCH_ID, --input-dir DIR or --upstream-integration");
+  for (auto [name, value] : {std::pair{"--from-ms", from_ms}, std::pair{"--to-ms", to_ms}}) {
+    if (!value) continue;
+    if (!upstream) in.fail(std::string(name) + " applies only with --upstream-integration");
+    if (*value < aihub::run_deployment::min_epoch_ms)
+      in.fail(std::string(name) + " must be Unix time in milliseconds, not " +
+              std::to_string(*value) + " (this looks like seconds)");
   }
-  auto waited =
-      wait_for<aihub::run_wait_traits>(hub, aihub::get_run{.run_id = started->id}, options);
-  int status = finish_wait(s, waited, print_run);
-  if (waited.outcome && waited.outcome->needs_review())
-    s.note("aihub: the run stopped at a checkpoint and needs a human review");
-  return status;
+  if (from_ms && to_ms && *from_ms > *to_ms) in.fail("--from-ms must not be after --to-ms");
+  for (const auto& tag : tags)
+    if (tag.empty()) in.fail("--tag must not be empty");
+  if (!wait && args.has("--timeout")) in.fail("--timeout applies only with --wait");
+  if (!in.ok()) return s.usage_failure(in.error());
+  if (!s.settings_usable()) return exit_status::usage;
+
+  aihub::run_deployment request{.deployment_id = deployment_id,
+                                .batch_id = batch,
+                                .input_dir = input_dir,
+                                .manual_upstream_integration = upstream,
+                                .from_timestamp = from_ms,
+                                .to_timestamp = to_ms,
+                                .version = version,
+                                .output_dir = output_dir};
+  request.settings.tags = tags;
+  return start_run(s, request, wait, options);
 }
 
 int runs_status(session& s, const parsed_args& args) {
@@ -275,6 +354,88 @@ int runs_list(session& s, const parsed_args& args) {
            r.tags ? printable(join(*r.tags, ",")) : ""});
   t.print();
   return exit_status::success;
+}
+
+int runs_delete(session& s, const parsed_args& args) {
+  arg_reader in(args);
+  in.expect_positionals(1, 1, "RUN_ID");
+  std::string run_id = in.text(0, "RUN_ID");
+  const bool keep_db_data = in.flag("--keep-db-data");
+  const bool keep_input = in.flag("--keep-input");
+  const bool keep_output = in.flag("--keep-output");
+  const bool keep_logs = in.flag("--keep-logs");
+  bool wait = in.flag("--wait");
+  auto options = wait_options_from(in);
+  if (keep_db_data && keep_input && keep_output && keep_logs)
+    in.fail("nothing to delete: every part of the run is kept");
+  if (!wait && args.has("--timeout")) in.fail("--timeout applies only with --wait");
+  if (!in.ok()) return s.usage_failure(in.error());
+  if (!s.settings_usable()) return exit_status::usage;
+
+  // The API deletes every part by default: only the parts to keep are sent, as false.
+  auto keep = [](bool kept) { return kept ? std::optional<bool>(false) : std::nullopt; };
+  auto hub = s.make_client();
+  auto deletion = hub.call(aihub::delete_run{.run_id = run_id,
+                                             .delete_db_data = keep(keep_db_data),
+                                             .delete_input = keep(keep_input),
+                                             .delete_output = keep(keep_output),
+                                             .delete_logs = keep(keep_logs)});
+  if (!deletion) return s.failure(deletion.error());
+
+  deletion_report report{.run_id = run_id};
+  for (auto [directory, id] : {std::pair{"input", &deletion->delete_input_dir_job_id},
+                               std::pair{"output", &deletion->delete_output_dir_job_id},
+                               std::pair{"logs", &deletion->delete_log_dir_job_id}})
+    if (*id && !(*id)->empty()) report.jobs.push_back({.directory = directory, .job_id = **id});
+  if (!wait) {
+    if (s.json) {
+      print_json(*deletion);
+    } else {
+      for (const auto& job : report.jobs) print_line(printable(job.job_id));
+      if (report.jobs.empty()) s.note("aihub: the API started no deletion job");
+    }
+    return exit_status::success;
+  }
+
+  // The jobs run side by side on the server, so they are waited for one after the other against
+  // one deadline. A job that ends FAILED or CANCELLED, or is still running at the deadline (it is
+  // then polled once), does not stop the wait for the others; any other error does.
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  std::vector<std::pair<std::string, aihub::error>> failures;
+  std::size_t polled = 0;  // jobs[polled...] were never polled (an error stopped the wait)
+  for (auto& job : report.jobs) {
+    ++polled;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    options.timeout = std::max(left, std::chrono::milliseconds(0));
+    auto waited =
+        wait_for<aihub::job_wait_traits>(hub, aihub::get_job{.job_id = job.job_id}, options);
+    const aihub::job_status* shown =
+        waited.outcome ? &*waited.outcome : (waited.last_seen ? &*waited.last_seen : nullptr);
+    if (shown) {
+      job.state = shown->state;
+      job.message = shown->message;
+    }
+    if (waited.outcome) continue;
+    failures.emplace_back(job.directory + " deletion job " + job.job_id, waited.outcome.error());
+    const auto kind = waited.outcome.error().kind;
+    if (kind != aihub::error_kind::failed && kind != aihub::error_kind::timeout) break;
+  }
+  if (s.json) {
+    print_json(report);
+  } else {
+    for (std::size_t i = 0; i < report.jobs.size(); ++i) {
+      const auto& job = report.jobs[i];
+      std::string state = job.state    ? std::string(to_string(*job.state))
+                          : i < polled ? "state unknown"
+                                       : "not polled";
+      print_line("run " + printable(run_id) + " " + job.directory + " deletion job " +
+                 printable(job.job_id) + ": " + state);
+    }
+    if (report.jobs.empty()) s.note("aihub: the API started no deletion job");
+  }
+  for (const auto& [what, e] : failures) s.report(e, what);
+  return failures.empty() ? exit_status::success : exit_status_for(failures.front().second);
 }
 
 }  // namespace aihub_cli

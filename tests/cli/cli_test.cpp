@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -84,10 +85,17 @@ int closed_port() {
 }
 
 /// A loopback HTTP server that answers every request with the same 200 response (a body that
-/// breaks the API's promises).
+/// breaks the API's promises), or with what a responder returns for the request line
+/// ("GET /api/v2/jobs/j1 HTTP/1.1"): a status and a JSON body.
 class canned_server {
  public:
-  explicit canned_server(std::string body) : body_(std::move(body)) {
+  using responder = std::function<std::pair<int, std::string>(std::string_view request_line)>;
+
+  explicit canned_server(std::string body)
+      : canned_server([body = std::move(body)](std::string_view) {
+          return std::pair{200, body};
+        }) {}
+  explicit canned_server(responder respond) : respond_(std::move(respond)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(fd_ >= 0);
     sockaddr_in addr{};
@@ -123,15 +131,16 @@ class canned_server {
         request.append(buffer, static_cast<std::size_t>(n));
       }
       ++requests_;
-      std::string response =
-          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-          std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" + body_;
+      auto [status, body] = respond_(std::string_view(request).substr(0, request.find("\r\n")));
+      std::string response = "HTTP/1.1 " + std::to_string(status) +
+                             " Canned\r\nContent-Type: application/json\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
       [[maybe_unused]] auto sent = ::send(client, response.data(), response.size(), MSG_NOSIGNAL);
       ::close(client);
     }
   }
 
-  std::string body_;
+  responder respond_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -220,8 +229,8 @@ struct cli_fixture {
 const std::vector<std::vector<std::string>> every_command = {
     {"batches", "create"}, {"batches", "list"},  {"batches", "get"},         {"batches", "delete"},
     {"batches", "upload"}, {"batches", "files"}, {"batches", "delete-file"}, {"batches", "job"},
-    {"runs", "start"},     {"runs", "status"},   {"runs", "results"},        {"runs", "list"},
-    {"jobs", "status"}};
+    {"runs", "start"},     {"runs", "deploy"},   {"runs", "status"},         {"runs", "results"},
+    {"runs", "list"},      {"runs", "delete"},   {"jobs", "status"}};
 
 }  // namespace
 
@@ -259,6 +268,18 @@ TEST_CASE("cli: --help at every level documents the commands and exit statuses a
   CHECK(contains(f.cli({"batches", "create", "--help"}).out, "--workspace WS"));
   CHECK(contains(f.cli({"runs", "start", "-h"}).out, "--tag T"));
   CHECK(contains(f.cli({"batches", "upload", "--help"}).out, "--multipart-threshold BYTES"));
+  const auto deploy_help = f.cli({"runs", "deploy", "--help"}).out;
+  CHECK(contains(deploy_help, "Usage: aihub runs deploy DEPLOYMENT_ID (--batch BATCH_ID |"));
+  for (std::string option : {"--batch BATCH_ID", "--input-dir DIR", "--upstream-integration",
+                             "--from-ms UNIX_MS", "--to-ms UNIX_MS", "--version V",
+                             "--output-dir DIR", "--tag T", "--wait", "--timeout SECONDS"})
+    CHECK_MESSAGE(contains(deploy_help, "\n  " + option), option);
+  CHECK_FALSE(contains(deploy_help, "--output-workspace"));  // runDeployment has none
+  const auto delete_help = f.cli({"runs", "delete", "--help"}).out;
+  for (std::string part : {"db-data", "input", "output", "logs"})
+    CHECK_MESSAGE(contains(delete_help, "\n  --keep-" + part + " "), part);
+  CHECK(contains(delete_help, "default: delete"));
+  CHECK(contains(f.cli({"runs", "--help"}).out, "  delete RUN_ID [--keep-db-data]"));
   CHECK(f.requests_total() == 0);
 }
 
@@ -314,6 +335,41 @@ TEST_CASE("cli: usage errors exit 2 with one error line and a hint and send noth
       {{"runs", "start", "--app", "x", "--batch", "1", "--input-dir", "d"}, "not both"},
       {{"runs", "start", "--app", "x", "--batch", "one"}, "--batch needs an integer"},
       {{"runs", "start", "--app", "x", "--batch", "1", "--tag", ""}, "--tag must not be empty"},
+      {{"runs", "deploy"}, "missing argument: expected DEPLOYMENT_ID"},
+      {{"runs", "deploy", "dep-1"},
+       "missing --batch BATCH_ID, --input-dir DIR or --upstream-integration"},
+      {{"runs", "deploy", "dep-1", "dep-2", "--batch", "1"}, "unexpected argument 'dep-2'"},
+      {{"runs", "deploy", "", "--batch", "1"}, "DEPLOYMENT_ID must not be empty"},
+      {{"runs", "deploy", "dep-1", "--batch", "1", "--input-dir", "d"}, "give only one of"},
+      {{"runs", "deploy", "dep-1", "--input-dir", "d", "--upstream-integration"},
+       "give only one of --batch, --input-dir and --upstream-integration"},
+      {{"runs", "deploy", "dep-1", "--batch", "0"}, "--batch must be at least 1"},
+      {{"runs", "deploy", "dep-1", "--input-dir", ""}, "--input-dir must not be empty"},
+      {{"runs", "deploy", "dep-1", "--app", "x", "--batch", "1"}, "unknown option '--app'"},
+      {{"runs", "deploy", "dep-1", "--batch", "1", "--output-workspace", "w"},
+       "unknown option '--output-workspace'"},
+      {{"runs", "deploy", "dep-1", "--batch", "1", "--from-ms", "1700000000000"},
+       "--from-ms applies only with --upstream-integration"},
+      {{"runs", "deploy", "dep-1", "--upstream-integration", "--to-ms", "1700000000"},
+       "--to-ms must be Unix time in milliseconds"},
+      {{"runs", "deploy", "dep-1", "--upstream-integration", "--from-ms", "1700000000001",
+        "--to-ms", "1700000000000"},
+       "--from-ms must not be after --to-ms"},
+      {{"runs", "deploy", "dep-1", "--upstream-integration", "--from-ms", "soon"},
+       "--from-ms needs an integer"},
+      {{"runs", "deploy", "dep-1", "--batch", "1", "--tag", ""}, "--tag must not be empty"},
+      {{"runs", "deploy", "dep-1", "--batch", "1", "--timeout", "3"},
+       "--timeout applies only with --wait"},
+      {{"runs", "deploy", "dep-1", "--upstream-integration=yes"},
+       "--upstream-integration does not take a value"},
+      {{"runs", "delete"}, "missing argument: expected RUN_ID"},
+      {{"runs", "delete", "r1", "r2"}, "unexpected argument 'r2'"},
+      {{"runs", "delete", "r1", "--timeout", "1"}, "--timeout applies only with --wait"},
+      {{"runs", "delete", "r1", "--wait", "--timeout", "later"}, "--timeout needs a number"},
+      {{"runs", "delete", "r1", "--keep-db-data", "--keep-input", "--keep-output", "--keep-logs"},
+       "nothing to delete"},
+      {{"runs", "delete", "r1", "--delete-input"}, "unknown option '--delete-input'"},
+      {{"runs", "delete", "r1", "--keep-input", "--keep-input"}, "only once"},
       {{"runs", "status"}, "expected RUN_ID"},
       {{"runs", "status", "r1", "r2"}, "unexpected argument 'r2'"},
       {{"runs", "results", "r1", "--max-pages", "-1"}, "--max-pages must be at least 1"},
@@ -367,6 +423,12 @@ TEST_CASE("cli: the library's validation errors exit 2 and send nothing") {
        "ib_context"},
       {{"--api-root", root, "--token", token, "batches", "delete-file", "1", "a\x01.txt"},
        "control characters"},
+      {{"--api-root", root, "--token", token, "runs", "deploy", "dep\x01", "--batch", "1"},
+       "deployment_id"},
+      {{"--api-root", root, "--token", token, "runs", "deploy", "dep-1", "--batch", "1", "--tag",
+        std::string(501, 't')},
+       "settings.tags"},
+      {{"--api-root", root, "--token", token, "runs", "delete", "run\n1"}, "run_id"},
   };
   for (const auto& c : cases) {
     INFO("expecting " << c.message);
@@ -831,6 +893,313 @@ TEST_CASE("cli: jobs status with and without --wait and an unknown job exits 3")
   CHECK_MESSAGE(unknown.exit_code == 3, describe(unknown));
   CHECK(contains(unknown.err, "HTTP 404"));
   CHECK(unknown.out.empty());
+}
+
+TEST_CASE("cli: runs deploy sends every option to runDeployment and prints the run id") {
+  cli_fixture f;
+  const auto batch = f.make_batch("deploy-inputs");
+  auto r = f.cli({"runs", "deploy", "dep-1", "--batch", std::to_string(batch), "--version", "3.0",
+                  "--output-dir", "/out/dir", "--tag", "alpha", "--tag", "beta"});
+  REQUIRE_MESSAGE(r.exit_code == 0, describe(r));
+  CHECK(r.err.empty());
+  REQUIRE(r.out.size() > 1);
+  CHECK(r.out.find('\n') == r.out.size() - 1);  // the id alone
+  const std::string run1 = r.out.substr(0, r.out.size() - 1);
+  json request = f.last_request();
+  CHECK(request["operation"] == "runDeployment");
+  CHECK(request["method"] == "POST");
+  CHECK(request["path"] == "/api/v2/apps/deployments/dep-1/runs");
+  CHECK(request["status"] == 202);
+  json s1 = f.run_state(run1);
+  REQUIRE_MESSAGE(s1.is_object(), f.state().dump());
+  CHECK(s1["deployment_id"] == "dep-1");
+  CHECK(s1["batch_id"] == batch);
+  CHECK(s1["input_dir"].is_null());
+  CHECK(s1["version"] == "3.0");
+  CHECK(s1["output_dir"] == "/out/dir");
+  CHECK(s1["tags"] == json{"alpha", "beta"});
+  CHECK(s1["app_name"].is_null());
+  CHECK(s1["app_id"].is_null());
+
+  // The deployment id is one path segment, percent-encoded.
+  auto by_dir = f.cli({"--json", "runs", "deploy", "team deploy/7", "--input-dir", "/in/dir"});
+  REQUIRE_MESSAGE(by_dir.exit_code == 0, describe(by_dir));
+  auto run2 = json::parse(by_dir.out);
+  CHECK(run2["status"] == "RUNNING");
+  CHECK(run2["deployment_id"] == "team deploy/7");
+  CHECK(f.last_request()["path"] == "/api/v2/apps/deployments/team%20deploy%2F7/runs");
+  json s2 = f.run_state(run2["id"]);
+  CHECK(s2["input_dir"] == "/in/dir");
+  CHECK(s2["batch_id"].is_null());
+  CHECK(s2["version"].is_null());
+  CHECK(s2["output_dir"].is_null());
+  CHECK(s2["tags"].is_null());
+
+  // The upstream integration with a mailbox window: the body as --verbose shows it, and a run
+  // the simulator accepted with neither a batch nor a directory.
+  auto upstream = f.cli({"--verbose", "runs", "deploy", "dep-mail", "--upstream-integration",
+                         "--from-ms", "1700000000000", "--to-ms", "1700000060000"});
+  REQUIRE_MESSAGE(upstream.exit_code == 0, describe(upstream));
+  CHECK(contains(upstream.err, "> POST /v2/apps/deployments/dep-mail/runs\n"));
+  CHECK_MESSAGE(contains(upstream.err, R"({"manual_upstream_integration":true,)"
+                                       R"("from_timestamp":1700000000000,)"
+                                       R"("to_timestamp":1700000060000})"),
+                upstream.err);
+  CHECK(contains(upstream.err, "< HTTP 202"));
+  json s3 = f.run_state(upstream.out.substr(0, upstream.out.find('\n')));
+  CHECK(s3["deployment_id"] == "dep-mail");
+  CHECK(s3["batch_id"].is_null());
+  CHECK(s3["input_dir"].is_null());
+
+  auto listed = f.cli({"runs", "list", "--deployment", "dep-1", "--json"});
+  REQUIRE_MESSAGE(listed.exit_code == 0, describe(listed));
+  const json list = json::parse(listed.out);
+  REQUIRE(list["runs"].size() == 1);
+  CHECK(list["runs"][0]["id"] == run1);
+
+  auto missing = f.cli({"runs", "deploy", "dep-1", "--batch", "424242"});
+  CHECK_MESSAGE(missing.exit_code == 3, describe(missing));
+  CHECK(contains(missing.err, "HTTP 404"));
+  CHECK(contains(missing.err, "batch 424242 not found"));
+  CHECK(missing.out.empty());
+  CHECK(f.count("runDeployment") == 4);
+  CHECK(f.count("runApp") == 0);
+}
+
+TEST_CASE("cli: runs deploy --wait polls the run like runs start --wait, with the same exits") {
+  cli_fixture f;
+  const auto batch = f.make_batch("deploy-wait");
+  auto waited =
+      f.cli({"runs", "deploy", "dep-1", "--batch", std::to_string(batch), "--wait", "--json"});
+  REQUIRE_MESSAGE(waited.exit_code == 0, describe(waited));
+  auto final_run = json::parse(waited.out);
+  CHECK(final_run["status"] == "COMPLETE");
+  CHECK(final_run["deployment_id"] == "dep-1");
+  CHECK(final_run["finish_timestamp"].is_number_integer());
+  CHECK(f.count("getRunStatus") == 3);  // RUNNING, RUNNING, COMPLETE
+
+  auto text = f.cli({"runs", "deploy", "dep-1", "--input-dir", "/in", "--wait"});
+  REQUIRE_MESSAGE(text.exit_code == 0, describe(text));
+  CHECK(contains(text.out, "COMPLETE"));
+  CHECK(contains(text.out, "finished:"));
+  CHECK(contains(text.out, "deployment id:"));
+
+  f.configure({{"run_final_status", "FAILED"}, {"run_running_polls", 0}});
+  auto failed = f.cli({"runs", "deploy", "dep-1", "--input-dir", "/in", "--wait", "--json"});
+  CHECK_MESSAGE(failed.exit_code == 3, describe(failed));
+  CHECK(json::parse(failed.out)["status"] == "FAILED");
+  CHECK(contains(failed.err, "the run ended FAILED"));
+
+  f.configure({{"run_final_status", "STOPPED_AT_CHECKPOINT"}});
+  auto review = f.cli({"runs", "deploy", "dep-1", "--input-dir", "/in", "--wait"});
+  CHECK_MESSAGE(review.exit_code == 0, describe(review));
+  CHECK(contains(review.out, "STOPPED_AT_CHECKPOINT"));
+  CHECK(contains(review.err, "review"));
+
+  f.configure({{"run_running_polls", 1000}});
+  auto slow = f.cli(
+      {"runs", "deploy", "dep-1", "--input-dir", "/in", "--wait", "--timeout", "0.2", "--json"});
+  CHECK_MESSAGE(slow.exit_code == 5, describe(slow));
+  CHECK(json::parse(slow.out)["status"] == "RUNNING");
+  CHECK(contains(slow.err, "deadline"));
+}
+
+TEST_CASE("cli: runs delete deletes everything by default and --keep-* spares parts") {
+  cli_fixture f;
+  const auto batch = f.make_batch("to-delete");
+  const std::string run = f.start_run(batch);
+  auto r = f.cli({"runs", "delete", run});
+  REQUIRE_MESSAGE(r.exit_code == 0, describe(r));
+  CHECK(r.err.empty());
+  json request = f.last_request();
+  CHECK(request["operation"] == "deleteRun");
+  CHECK(request["method"] == "DELETE");
+  CHECK(request["path"] == "/api/v2/apps/runs/" + run);
+  CHECK(request["query"] == "");  // the API's defaults: delete everything
+  CHECK(request["status"] == 202);
+  // One job id per line: input, output, logs.
+  std::vector<std::string> printed;
+  for (std::size_t at = 0; at < r.out.size();) {
+    auto end = r.out.find('\n', at);
+    REQUIRE(end != std::string::npos);
+    printed.push_back(r.out.substr(at, end - at));
+    at = end + 1;
+  }
+  const json all = f.state();
+  std::vector<std::string> started, kinds;
+  for (const auto& job : all["jobs"]) {
+    if (job["target"] != run) continue;
+    started.push_back(job["job_id"]);
+    kinds.push_back(job["kind"]);
+  }
+  CHECK(printed == started);
+  CHECK(kinds ==
+        std::vector<std::string>{"delete_run_input", "delete_run_output", "delete_run_logs"});
+  CHECK(f.run_state(run).is_null());  // delete_db_data
+  CHECK(f.batch(batch).is_null());    // the input's batch goes too
+
+  const auto kept_batch = f.make_batch("kept");
+  const std::string kept = f.start_run(kept_batch);
+  auto partial = f.cli({"runs", "delete", kept, "--keep-db-data", "--keep-input", "--json"});
+  REQUIRE_MESSAGE(partial.exit_code == 0, describe(partial));
+  const std::string query = f.last_request()["query"];
+  CHECK_MESSAGE(contains(query, "delete_db_data=false"), query);
+  CHECK_MESSAGE(contains(query, "delete_input=false"), query);
+  CHECK_FALSE(contains(query, "delete_output"));
+  CHECK_FALSE(contains(query, "delete_logs"));
+  auto doc = json::parse(partial.out);
+  CHECK_FALSE(doc.contains("delete_input_dir_job_id"));
+  CHECK(doc["delete_output_dir_job_id"].is_string());
+  CHECK(doc["delete_log_dir_job_id"].is_string());
+  CHECK(f.run_state(kept).is_object());
+  CHECK(f.batch(kept_batch).is_object());
+
+  // Only the database data: no directory job to print.
+  auto db_only = f.cli({"runs", "delete", kept, "--keep-input", "--keep-output", "--keep-logs"});
+  REQUIRE_MESSAGE(db_only.exit_code == 0, describe(db_only));
+  CHECK(db_only.out.empty());
+  CHECK(contains(db_only.err, "no deletion job"));
+  const std::string db_query = f.last_request()["query"];
+  CHECK(contains(db_query, "delete_output=false"));
+  CHECK(contains(db_query, "delete_logs=false"));
+  CHECK_FALSE(contains(db_query, "delete_db_data"));
+  CHECK(f.run_state(kept).is_null());
+  CHECK(f.batch(kept_batch).is_object());
+
+  auto gone = f.cli({"runs", "delete", kept});
+  CHECK_MESSAGE(gone.exit_code == 3, describe(gone));
+  CHECK(contains(gone.err, "HTTP 404"));
+  CHECK(gone.out.empty());
+  CHECK(f.count("deleteRun") == 4);
+  CHECK(f.count("jobStatus") == 0);
+}
+
+TEST_CASE("cli: runs delete --wait polls every deletion job through jobStatus") {
+  cli_fixture f;
+  f.configure({{"job_pending_polls", 0}});  // each job: RUNNING, then COMPLETE
+  const std::string run = f.start_run(f.make_batch("wait-delete"));
+  auto r = f.cli({"runs", "delete", run, "--wait"});
+  REQUIRE_MESSAGE(r.exit_code == 0, describe(r));
+  CHECK(r.err.empty());
+  const json all = f.state();
+  std::string expected;
+  const char* directories[] = {"input", "output", "logs"};
+  std::size_t n = 0;
+  for (const auto& job : all["jobs"]) {
+    if (job["target"] != run) continue;
+    REQUIRE(n < 3);
+    expected += "run " + run + " " + directories[n++] + " deletion job " +
+                job["job_id"].get<std::string>() + ": COMPLETE\n";
+    CHECK(job["polls"] == 2);
+    CHECK(job["state"] == "COMPLETE");
+  }
+  CHECK(n == 3);
+  CHECK(r.out == expected);
+  CHECK(f.count("jobStatus") == 6);
+  CHECK(f.count("pollBatchesJob") == 0);
+
+  const std::string second = f.start_run(f.make_batch("wait-delete-json"));
+  auto j = f.cli({"runs", "delete", second, "--keep-output", "--wait", "--json"});
+  REQUIRE_MESSAGE(j.exit_code == 0, describe(j));
+  auto doc = json::parse(j.out);
+  CHECK(doc["run_id"] == second);
+  REQUIRE(doc["jobs"].size() == 2);
+  CHECK(doc["jobs"][0]["directory"] == "input");
+  CHECK(doc["jobs"][1]["directory"] == "logs");
+  for (const auto& job : doc["jobs"]) {
+    CHECK(job["state"] == "COMPLETE");
+    CHECK(job["job_id"].is_string());
+    CHECK(job["message"] == "Job completed successfully");
+  }
+  CHECK(f.count("jobStatus") == 10);
+}
+
+TEST_CASE("cli: runs delete --wait exits 5 at the deadline and 3 when a job poll fails") {
+  cli_fixture f;
+  f.configure({{"job_pending_polls", 1000}});
+  const std::string run = f.start_run(f.make_batch("slow-delete"));
+  const auto started = std::chrono::steady_clock::now();
+  auto r = f.cli({"runs", "delete", run, "--wait", "--timeout", "0.2"});
+  CHECK_MESSAGE(r.exit_code == 5, describe(r));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  // Every job is still polled once and shown; the deadline is reported for each.
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 3);
+  CHECK(contains(r.out, " input deletion job "));
+  CHECK(contains(r.out, " logs deletion job "));
+  std::size_t pending = 0;
+  for (auto at = r.out.find(": PENDING\n"); at != std::string::npos;
+       at = r.out.find(": PENDING\n", at + 1))
+    ++pending;
+  CHECK(pending == 3);
+  CHECK(contains(r.err, "aihub: input deletion job "));
+  CHECK(contains(r.err, "deadline"));
+  CHECK(f.count("jobStatus") == 3);
+
+  // One deadline for all the jobs: polls at 0 s and 0.5 s use up most of one second on the first
+  // job (the next poll would be at 1.25 s), so the others get one poll each (4 polls, not 6).
+  const std::string shared = f.start_run(f.make_batch("shared-deadline"));
+  auto one_second = f.cli({"runs", "delete", shared, "--wait", "--timeout", "1", "--json"});
+  CHECK_MESSAGE(one_second.exit_code == 5, describe(one_second));
+  auto states = json::parse(one_second.out);
+  REQUIRE(states["jobs"].size() == 3);
+  for (const auto& job : states["jobs"]) CHECK(job["state"] == "PENDING");
+  const int polls = f.count("jobStatus") - 3;
+  CHECK_MESSAGE((polls >= 3 && polls <= 4), polls);
+
+  // A poll answered with an error status stops the wait: the other jobs are not polled.
+  const std::string other = f.start_run(f.make_batch("poll-fails"));
+  f.fault({{"operation", "jobStatus"}, {"action", "status"}, {"status", 404}});
+  auto failed = f.cli({"runs", "delete", other, "--wait", "--json"});
+  CHECK_MESSAGE(failed.exit_code == 3, describe(failed));
+  CHECK(contains(failed.err, "HTTP 404"));
+  auto doc = json::parse(failed.out);
+  REQUIRE(doc["jobs"].size() == 3);
+  for (const auto& job : doc["jobs"]) CHECK_FALSE(job.contains("state"));
+  CHECK(f.count("jobStatus") == 3 + polls + 1);
+  const std::string third = f.start_run(f.make_batch("poll-fails-text"));
+  f.fault({{"operation", "jobStatus"}, {"action", "status"}, {"status", 404}});
+  auto text = f.cli({"runs", "delete", third, "--wait"});
+  CHECK_MESSAGE(text.exit_code == 3, describe(text));
+  CHECK(contains(text.out, " input deletion job "));
+  CHECK(contains(text.out, ": state unknown\n"));
+  CHECK(std::count(text.out.begin(), text.out.end(), '\n') == 3);
+  CHECK(contains(text.out, " logs deletion job "));
+  CHECK(text.out.ends_with(": not polled\n"));
+  CHECK(contains(text.err, "aihub: input deletion job "));
+  CHECK(f.count("jobStatus") == 3 + polls + 2);
+}
+
+TEST_CASE("cli: runs delete --wait reports a FAILED job, exits 3 and still waits for the others") {
+  canned_server server([](std::string_view line) -> std::pair<int, std::string> {
+    if (line.starts_with("DELETE /api/v2/apps/runs/run-9 "))
+      return {202, R"({"delete_input_dir_job_id":"j-in","delete_output_dir_job_id":"j-out",)"
+                   R"("delete_log_dir_job_id":null})"};
+    if (line.starts_with("GET /api/v2/jobs/j-in "))
+      return {200, R"({"state":"FAILED","message":"disk on fire"})"};
+    if (line.starts_with("GET /api/v2/jobs/j-out "))
+      return {200, R"({"state":"COMPLETE","message":"done"})"};
+    return {404, R"({"message":"unexpected request"})"};
+  });
+  cli_fixture f;
+  auto r = f.bare(
+      {"--api-root", server.api_root(), "--token", token, "runs", "delete", "run-9", "--wait"});
+  CHECK_MESSAGE(r.exit_code == 3, describe(r));
+  CHECK(r.out ==
+        "run run-9 input deletion job j-in: FAILED\n"
+        "run run-9 output deletion job j-out: COMPLETE\n");
+  CHECK(contains(r.err, "aihub: input deletion job j-in failed: "));
+  CHECK(contains(r.err, "the job ended FAILED"));
+  CHECK(contains(r.err, "disk on fire"));
+  CHECK(server.requests() == 3);
+
+  auto j = f.bare({"--api-root", server.api_root(), "--token", token, "--json", "runs", "delete",
+                   "run-9", "--wait"});
+  CHECK_MESSAGE(j.exit_code == 3, describe(j));
+  auto doc = json::parse(j.out);
+  CHECK(doc == json::parse(R"({"run_id":"run-9","jobs":[
+      {"directory":"input","job_id":"j-in","state":"FAILED","message":"disk on fire"},
+      {"directory":"output","job_id":"j-out","state":"COMPLETE","message":"done"}]})"));
+  CHECK(server.requests() == 6);
 }
 
 // ---------------------------------------------------------------------------------------------------
