@@ -55,34 +55,24 @@ if req:
         a, n, p = req[op + "_aihub"], req[op + "_nlohmann"], req[op + "_plain"]
         ta, tn, tp = to_ns(a), to_ns(n), to_ns(p)
         vs = f"{tn / ta:.2f}× faster" if tn >= ta else f"{ta / tn:.2f}× slower"
+        vp = f"{tp / ta:.2f}× faster" if tp >= ta else f"{ta / tp:.2f}× slower"
         emit(f"| {label} | {ta:,.0f} ns | {tn:,.0f} ns | {tp:,.0f} ns | {vs} | "
-             f"{ta / tp:.2f}× slower | {a['allocs']:.0f} / {n['allocs']:.0f} / {p['allocs']:.0f} |")
+             f"{vp} | {a['allocs']:.0f} / {n['allocs']:.0f} / {p['allocs']:.0f} |")
     emit("")
-    if "create_batch_proposed" in req:
-        emit("Prototype of the recommended library changes (bench/request_build_bench.cpp, `*_proposed`):")
-        emit("")
-        emit("| request | proposed | vs nlohmann | vs today's aihub | allocs |")
-        emit("|---|---|---|---|---|")
-        for op, label in [("create_batch", "createBatch"), ("upload_part", "uploadMultipartPart"),
-                          ("commit_100", "commit, 100 parts")]:
-            pr, a, n = req[op + "_proposed"], req[op + "_aihub"], req[op + "_nlohmann"]
-            emit(f"| {label} | {to_ns(pr):,.0f} ns | {to_ns(n) / to_ns(pr):.2f}× faster | "
-                 f"{to_ns(a) / to_ns(pr):.2f}× faster | {pr['allocs']:.0f} |")
-        emit("")
-    emit("Breakdown of aihub::build_request (pieces timed alone):")
+    emit("aihub three ways (`request_build_bench.cpp`): *aihub* = `build_request(op, validated_settings)` "
+         "(what the table above shows), *checked* = `build_request(op, settings)` (re-checks the settings "
+         "on every call), *reuse* = `build_request_into()` a request kept from call to call:")
     emit("")
-    emit("| piece | time | allocs |")
-    emit("|---|---|---|")
-    for key, b in sorted(req.items()):
-        if key.startswith("breakdown_"):
-            emit(f"| {key[len('breakdown_'):]} | {to_ns(b):,.0f} ns | {b['allocs']:.0f} |")
+    emit("| request | aihub | checked | reuse | nlohmann | reuse vs nlohmann | allocs aihub / checked / reuse |")
+    emit("|---|---|---|---|---|---|---|")
+    for op, label in [("create_batch", "createBatch"), ("upload_part", "uploadMultipartPart"),
+                      ("commit_100", "commit, 100 parts")]:
+        a, c, r, n = (req[op + "_aihub"], req[op + "_aihub_checked"], req[op + "_aihub_reuse"],
+                      req[op + "_nlohmann"])
+        emit(f"| {label} | {to_ns(a):,.0f} ns | {to_ns(c):,.0f} ns | {to_ns(r):,.0f} ns | "
+             f"{to_ns(n):,.0f} ns | {to_ns(n) / to_ns(r):.2f}× faster | "
+             f"{a['allocs']:.0f} / {c['allocs']:.0f} / {r['allocs']:.0f} |")
     emit("")
-    if "checks_5_result_void" in req:
-        fat, thin = to_ns(req["checks_5_result_void"]), to_ns(req["checks_5_thin_result"])
-        emit(f"Five successful checks chained with AIHUB_TRY: {fat:.0f} ns with aihub::result<void> "
-             f"(an aihub::error held by value), {thin:.0f} ns with a pointer-sized result "
-             f"({(fat - thin) / 5:.0f} ns per successful check).")
-        emit("")
 
 # --- 2. decoding ------------------------------------------------------------------------------------
 dec = gbench_medians("decode.json")
