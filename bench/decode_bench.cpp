@@ -25,6 +25,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <simdjson.h>
 #include <aihub/batches.hpp>
 #include <aihub/nlohmann_codec.hpp>
 #include <aihub/runs.hpp>
@@ -32,7 +33,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <simdjson.h>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,28 +51,30 @@ using aihub::json::string_enum;
 template <class T, class F>
 bool dispatch_member(T& out, std::string_view key, std::uint64_t& seen, F&& read) {
   constexpr auto fields = T::json_fields();
-  constexpr std::size_t count = std::tuple_size_v<decltype(fields)>;
+  constexpr std::size_t count = decltype(fields)::size;
   bool matched = false, good = true;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((!matched && std::get<I>(fields).name == key
+    ((!matched && aihub::json::field_at<I>(fields).name == key
           ? (void)(matched = true, seen |= (std::uint64_t{1} << I),
-                   good = read(out.*(std::get<I>(fields).member)))
+                   good = read(out.*(aihub::json::field_at<I>(fields).member)))
           : void()),
      ...);
-  }(std::make_index_sequence<count>{});
+  }
+  (std::make_index_sequence<count>{});
   return good;  // unknown members are ignored
 }
 
 template <class T>
 bool all_required_seen(std::uint64_t seen) {
   constexpr auto fields = T::json_fields();
-  constexpr std::size_t count = std::tuple_size_v<decltype(fields)>;
+  constexpr std::size_t count = decltype(fields)::size;
   bool ok = true;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((ok = ok && (std::get<I>(fields).need != aihub::json::presence::required ||
+    ((ok = ok && (aihub::json::field_at<I>(fields).need != aihub::json::presence::required ||
                   (seen & (std::uint64_t{1} << I)))),
      ...);
-  }(std::make_index_sequence<count>{});
+  }
+  (std::make_index_sequence<count>{});
   return ok;
 }
 
@@ -288,9 +290,15 @@ bool decode(std::string_view text, T& out) {
 namespace sj {
 using E = simdjson::dom::element;
 
-inline bool read(E j, bool& o) { return j.get_bool().get(o) == simdjson::SUCCESS; }
-inline bool read(E j, std::int64_t& o) { return j.get_int64().get(o) == simdjson::SUCCESS; }
-inline bool read(E j, double& o) { return j.get_double().get(o) == simdjson::SUCCESS; }
+inline bool read(E j, bool& o) {
+  return j.get_bool().get(o) == simdjson::SUCCESS;
+}
+inline bool read(E j, std::int64_t& o) {
+  return j.get_int64().get(o) == simdjson::SUCCESS;
+}
+inline bool read(E j, double& o) {
+  return j.get_double().get(o) == simdjson::SUCCESS;
+}
 inline bool read(E j, std::string& o) {
   std::string_view s;
   if (j.get_string().get(s) != simdjson::SUCCESS) return false;
@@ -471,11 +479,11 @@ void check_agreement(const payload& p) {
   }
 }
 
-#define AIHUB_DECODE_BENCH(payload_name, type, getter, competitor)                         \
-  void payload_name##_##competitor(benchmark::State& state) {                              \
-    const payload& p = getter();                                                           \
-    run<type>(state, p, [&](type& out) { return decode_with(#competitor, p, out); });      \
-  }                                                                                        \
+#define AIHUB_DECODE_BENCH(payload_name, type, getter, competitor)                    \
+  void payload_name##_##competitor(benchmark::State& state) {                         \
+    const payload& p = getter();                                                      \
+    run<type>(state, p, [&](type& out) { return decode_with(#competitor, p, out); }); \
+  }                                                                                   \
   BENCHMARK(payload_name##_##competitor)->Unit(benchmark::kMillisecond)->MinTime(0.5);
 
 AIHUB_DECODE_BENCH(files, aihub::file_page, files_payload, aihub)

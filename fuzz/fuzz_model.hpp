@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <vector>
 
 #include "aihub/json.hpp"
@@ -54,12 +53,10 @@ struct field {
   bool edited = false;
 
   static constexpr auto json_fields() {
-    return std::tuple{j::required("field_name", &field::field_name),
-                      j::required("value", &field::value),
-                      j::field("type", &field::type),
-                      j::field("confidence", &field::confidence),
-                      j::field("score", &field::score),
-                      j::field("edited", &field::edited)};
+    return aihub::json::fields(
+        j::required("field_name", &field::field_name), j::required("value", &field::value),
+        j::field("type", &field::type), j::field("confidence", &field::confidence),
+        j::field("score", &field::score), j::field("edited", &field::edited));
   }
   friend bool operator==(const field&, const field&) = default;
 };
@@ -71,9 +68,10 @@ struct document {
   std::optional<j::raw> extra;
 
   static constexpr auto json_fields() {
-    return std::tuple{j::field("class_name", &document::class_name),
-                      j::field("page_numbers", &document::page_numbers),
-                      j::field("fields", &document::fields), j::field("extra", &document::extra)};
+    return aihub::json::fields(j::field("class_name", &document::class_name),
+                               j::field("page_numbers", &document::page_numbers),
+                               j::field("fields", &document::fields),
+                               j::field("extra", &document::extra));
   }
   friend bool operator==(const document&, const document&) = default;
 };
@@ -86,10 +84,10 @@ struct file {
   std::optional<document> first;
 
   static constexpr auto json_fields() {
-    return std::tuple{j::required("original_file_name", &file::original_file_name),
-                      j::field("file_size", &file::file_size),
-                      j::field("checksum", &file::checksum),
-                      j::field("documents", &file::documents), j::field("first", &file::first)};
+    return aihub::json::fields(
+        j::required("original_file_name", &file::original_file_name),
+        j::field("file_size", &file::file_size), j::field("checksum", &file::checksum),
+        j::field("documents", &file::documents), j::field("first", &file::first));
   }
   friend bool operator==(const file&, const file&) = default;
 };
@@ -111,20 +109,14 @@ struct run {
   int retries = 0;
 
   static constexpr auto json_fields() {
-    return std::tuple{j::required("id", &run::id),
-                      j::field("status", &run::state),
-                      j::field("previous_status", &run::previous),
-                      j::field("message", &run::message),
-                      j::field("start_timestamp", &run::start_timestamp),
-                      j::field("finish_timestamp", &run::finish_timestamp),
-                      j::field("batch_id", &run::batch_id),
-                      j::field("count", &run::count),
-                      j::field("files", &run::files),
-                      j::field("keys", &run::keys),
-                      j::field("grid", &run::grid),
-                      j::field("tags", &run::tags),
-                      j::field("has_more", &run::has_more),
-                      j::field("retries", &run::retries)};
+    return aihub::json::fields(
+        j::required("id", &run::id), j::field("status", &run::state),
+        j::field("previous_status", &run::previous), j::field("message", &run::message),
+        j::field("start_timestamp", &run::start_timestamp),
+        j::field("finish_timestamp", &run::finish_timestamp), j::field("batch_id", &run::batch_id),
+        j::field("count", &run::count), j::field("files", &run::files),
+        j::field("keys", &run::keys), j::field("grid", &run::grid), j::field("tags", &run::tags),
+        j::field("has_more", &run::has_more), j::field("retries", &run::retries));
   }
   friend bool operator==(const run&, const run&) = default;
 };

@@ -63,21 +63,18 @@ struct uploaded_file {
   static constexpr auto json_fields() {
     using t = uploaded_file;
     namespace j = aihub::json;
-    return std::tuple{j::field("name", &t::name),
-                      j::field("path", &t::path),
-                      j::field("size", &t::size),
-                      j::field("multipart", &t::multipart),
-                      j::field("parts", &t::parts),
-                      j::field("session_id", &t::session_id),
-                      j::field("confirmed_by_listing", &t::confirmed_by_listing)};
+    return aihub::json::fields(j::field("name", &t::name), j::field("path", &t::path),
+                               j::field("size", &t::size), j::field("multipart", &t::multipart),
+                               j::field("parts", &t::parts), j::field("session_id", &t::session_id),
+                               j::field("confirmed_by_listing", &t::confirmed_by_listing));
   }
 };
 struct upload_report {
   std::int64_t batch_id = 0;
   std::vector<uploaded_file> uploads{};
   static constexpr auto json_fields() {
-    return std::tuple{aihub::json::field("batch_id", &upload_report::batch_id),
-                      aihub::json::field("uploads", &upload_report::uploads)};
+    return aihub::json::fields(aihub::json::field("batch_id", &upload_report::batch_id),
+                               aihub::json::field("uploads", &upload_report::uploads));
   }
 };
 

@@ -100,8 +100,8 @@ struct deletion_job {
   static constexpr auto json_fields() {
     using t = deletion_job;
     namespace j = aihub::json;
-    return std::tuple{j::field("directory", &t::directory), j::field("job_id", &t::job_id),
-                      j::field("state", &t::state), j::field("message", &t::message)};
+    return aihub::json::fields(j::field("directory", &t::directory), j::field("job_id", &t::job_id),
+                               j::field("state", &t::state), j::field("message", &t::message));
   }
 };
 /// What `runs delete --wait --json` prints: the run and each deletion job's final state.
@@ -109,8 +109,8 @@ struct deletion_report {
   std::string run_id{};
   std::vector<deletion_job> jobs{};
   static constexpr auto json_fields() {
-    return std::tuple{aihub::json::field("run_id", &deletion_report::run_id),
-                      aihub::json::field("jobs", &deletion_report::jobs)};
+    return aihub::json::fields(aihub::json::field("run_id", &deletion_report::run_id),
+                               aihub::json::field("jobs", &deletion_report::jobs));
   }
 };
 

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "aihub/http.hpp"
@@ -24,7 +23,7 @@ AIHUB_NAMESPACE_BEGIN
 /// A created batch (schema `batch`).
 struct batch {
   std::int64_t id = 0;
-  static constexpr auto json_fields() { return std::tuple{json::required("id", &batch::id)}; }
+  static constexpr auto json_fields() { return json::fields(json::required("id", &batch::id)); }
   friend bool operator==(const batch&, const batch&) = default;
 };
 
@@ -42,15 +41,13 @@ struct batch_info {
 
   static constexpr auto json_fields() {
     using t = batch_info;
-    return std::tuple{json::required("id", &t::id),
-                      json::required("name", &t::name),
-                      json::field("workspace", &t::workspace),
-                      json::field("mount_point", &t::mount_point),
-                      json::field("repo_owner", &t::repo_owner),
-                      json::field("batch_owner", &t::batch_owner),
-                      json::field("created_at_ms", &t::created_at_ms),
-                      json::field("updated_at_ms", &t::updated_at_ms),
-                      json::field("path_suffix", &t::path_suffix)};
+    return json::fields(
+        json::required("id", &t::id), json::required("name", &t::name),
+        json::field("workspace", &t::workspace), json::field("mount_point", &t::mount_point),
+        json::field("repo_owner", &t::repo_owner), json::field("batch_owner", &t::batch_owner),
+        json::field("created_at_ms", &t::created_at_ms),
+        json::field("updated_at_ms", &t::updated_at_ms),
+        json::field("path_suffix", &t::path_suffix));
   }
   friend bool operator==(const batch_info&, const batch_info&) = default;
 };
@@ -58,7 +55,7 @@ struct batch_info {
 struct batch_list {
   std::vector<batch_info> batches{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("batches", &batch_list::batches)};
+    return json::fields(json::field("batches", &batch_list::batches));
   }
   friend bool operator==(const batch_list&, const batch_list&) = default;
 };
@@ -67,7 +64,7 @@ struct batch_list {
 struct batch_job {
   std::string job_id{};
   static constexpr auto json_fields() {
-    return std::tuple{json::required("job_id", &batch_job::job_id)};
+    return json::fields(json::required("job_id", &batch_job::job_id));
   }
   friend bool operator==(const batch_job&, const batch_job&) = default;
 };
@@ -116,8 +113,8 @@ struct job_status {
   job_state state = job_state::unknown;
   std::optional<std::string> message{};
   static constexpr auto json_fields() {
-    return std::tuple{json::required("state", &job_status::state),
-                      json::field("message", &job_status::message)};
+    return json::fields(json::required("state", &job_status::state),
+                        json::field("message", &job_status::message));
   }
   friend bool operator==(const job_status&, const job_status&) = default;
 };
@@ -128,8 +125,8 @@ struct file_metadata {
   std::optional<std::int64_t> modified_timestamp{};  ///< Unix seconds
   static constexpr auto json_fields() {
     using t = file_metadata;
-    return std::tuple{json::field("node_type", &t::node_type), json::field("size", &t::size),
-                      json::field("modified_timestamp", &t::modified_timestamp)};
+    return json::fields(json::field("node_type", &t::node_type), json::field("size", &t::size),
+                        json::field("modified_timestamp", &t::modified_timestamp));
   }
   friend bool operator==(const file_metadata&, const file_metadata&) = default;
 };
@@ -140,9 +137,9 @@ struct file_permissions {
   std::optional<bool> can_delete{};
   static constexpr auto json_fields() {
     using t = file_permissions;
-    return std::tuple{json::field("can_read", &t::can_read),
-                      json::field("can_write", &t::can_write),
-                      json::field("can_delete", &t::can_delete)};
+    return json::fields(json::field("can_read", &t::can_read),
+                        json::field("can_write", &t::can_write),
+                        json::field("can_delete", &t::can_delete));
   }
   friend bool operator==(const file_permissions&, const file_permissions&) = default;
 };
@@ -161,8 +158,8 @@ struct file_node {
   }
   static constexpr auto json_fields() {
     using t = file_node;
-    return std::tuple{json::required("name", &t::name), json::field("full_path", &t::full_path),
-                      json::field("metadata", &t::metadata), json::field("perms", &t::perms)};
+    return json::fields(json::required("name", &t::name), json::field("full_path", &t::full_path),
+                        json::field("metadata", &t::metadata), json::field("perms", &t::perms));
   }
   friend bool operator==(const file_node&, const file_node&) = default;
 };
@@ -174,9 +171,9 @@ struct file_page {
   bool has_more = false;
   static constexpr auto json_fields() {
     using t = file_page;
-    return std::tuple{json::field("nodes", &t::nodes),
-                      json::field("next_page_token", &t::next_page_token),
-                      json::field("has_more", &t::has_more)};
+    return json::fields(json::field("nodes", &t::nodes),
+                        json::field("next_page_token", &t::next_page_token),
+                        json::field("has_more", &t::has_more));
   }
   friend bool operator==(const file_page&, const file_page&) = default;
 };
@@ -188,8 +185,8 @@ struct multipart_session {
   std::string location{};  ///< "<API-ROOT>/v2/batches/multipart-upload/sessions/<SESSION-ID>"
   static constexpr auto json_fields() {
     using t = multipart_session;
-    return std::tuple{json::required("session_id", &t::session_id),
-                      json::required("part_size", &t::part_size)};
+    return json::fields(json::required("session_id", &t::session_id),
+                        json::required("part_size", &t::part_size));
   }
   friend bool operator==(const multipart_session&, const multipart_session&) = default;
 };
@@ -200,8 +197,8 @@ struct uploaded_part {
   std::string part_id{};
   static constexpr auto json_fields() {
     using t = uploaded_part;
-    return std::tuple{json::required("part_num", &t::part_num),
-                      json::required("part_id", &t::part_id)};
+    return json::fields(json::required("part_num", &t::part_num),
+                        json::required("part_id", &t::part_id));
   }
   friend bool operator==(const uploaded_part&, const uploaded_part&) = default;
 };

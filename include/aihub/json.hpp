@@ -18,7 +18,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -49,6 +48,59 @@ constexpr field_t<Class, Member> field(std::string_view name, Member Class::*mem
 template <class Class, class Member>
 constexpr field_t<Class, Member> required(std::string_view name, Member Class::*member) noexcept {
   return {name, member, presence::required};
+}
+
+namespace detail {
+template <std::size_t I, class Field>
+struct field_slot {
+  Field field;
+};
+template <class Indices, class... Fields>
+struct field_list_base;
+template <std::size_t... I, class... Fields>
+struct field_list_base<std::index_sequence<I...>, Fields...> : field_slot<I, Fields>... {};
+}  // namespace detail
+
+/// The fields of a model, as json_fields() returns them. A plain aggregate rather than std::tuple:
+/// std::tuple's constrained constructors cost thousands of template instantiations per
+/// translation unit, and every model has one of these.
+template <class... Fields>
+struct field_list : detail::field_list_base<std::index_sequence_for<Fields...>, Fields...> {
+  static constexpr std::size_t size = sizeof...(Fields);
+};
+
+namespace detail {
+// Field is deduced from the one base class field_slot<I, Field> of the list.
+template <std::size_t I, class Field>
+constexpr const Field& slot_field(const field_slot<I, Field>& slot) noexcept {
+  return slot.field;
+}
+}  // namespace detail
+
+/// The I-th field of a field_list.
+template <std::size_t I, class List>
+constexpr const auto& field_at(const List& list) noexcept {
+  return detail::slot_field<I>(list);
+}
+
+/// `return json::fields(json::field("id", &T::id), ...);` in a model's json_fields().
+template <class... Fields>
+constexpr field_list<Fields...> fields(Fields... each) noexcept {
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    field_list<Fields...> list{};
+    ((static_cast<detail::field_slot<I, Fields>&>(list).field = each), ...);
+    return list;
+  }
+  (std::index_sequence_for<Fields...>{});
+}
+
+/// Calls f(field) for each field of a field_list, in order.
+template <class List, class F>
+constexpr void for_each_field(const List& list, F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (f(field_at<I>(list)), ...);
+  }
+  (std::make_index_sequence<List::size>{});
 }
 
 /// A type whose JSON shape is described by `static constexpr auto json_fields()`.
@@ -929,14 +981,14 @@ bool read_value(reader& r, std::vector<T>& out, decode_context& ctx) {
 template <class Fields, std::size_t... I>
 constexpr std::uint64_t verbatim_names(const Fields& fields, std::index_sequence<I...>) noexcept {
   return (std::uint64_t{0} | ... |
-          (reader::is_verbatim_name(std::get<I>(fields).name) ? std::uint64_t{1} << I
+          (reader::is_verbatim_name(field_at<I>(fields).name) ? std::uint64_t{1} << I
                                                               : std::uint64_t{0}));
 }
 
 template <described T>
 bool read_value(reader& r, T& out, decode_context& ctx) {
   constexpr auto fields = T::json_fields();
-  constexpr std::size_t count = std::tuple_size_v<decltype(fields)>;
+  constexpr std::size_t count = decltype(fields)::size;
   static_assert(count <= 64, "at most 64 described fields per type");
   constexpr std::uint64_t verbatim =
       verbatim_names(T::json_fields(), std::make_index_sequence<count>{});
@@ -952,8 +1004,8 @@ bool read_value(reader& r, T& out, decode_context& ctx) {
   auto read_field = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
     seen |= std::uint64_t{1} << I;
     expected = (I + 1) % count;
-    if (read_value(r, out.*(std::get<I>(fields).member), ctx)) return true;
-    ctx.push_member(std::get<I>(fields).name);
+    if (read_value(r, out.*(field_at<I>(fields).member), ctx)) return true;
+    ctx.push_member(field_at<I>(fields).name);
     return false;
   };
   auto guess_member = [&] {
@@ -961,7 +1013,7 @@ bool read_value(reader& r, T& out, decode_context& ctx) {
     // A copy, as read_field moves `expected` on: one member per call.
     const std::size_t want = expected;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((I == want && ((verbatim >> I) & 1) != 0 && r.try_member_name(std::get<I>(fields).name)
+      ((I == want && ((verbatim >> I) & 1) != 0 && r.try_member_name(field_at<I>(fields).name)
             ? (void)(outcome = read_field(std::integral_constant<std::size_t, I>{})
                                    ? reader::guess::consumed
                                    : reader::guess::failed)
@@ -977,8 +1029,8 @@ bool read_value(reader& r, T& out, decode_context& ctx) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       // Sizes first, then memcmp: most names differ in size, and string_view's == was left as an
       // out-of-line compare() call in this fold (profiled, bench/README.md).
-      ((!matched && std::get<I>(fields).name.size() == key.size() &&
-                std::memcmp(std::get<I>(fields).name.data(), key.data(), key.size()) == 0
+      ((!matched && field_at<I>(fields).name.size() == key.size() &&
+                std::memcmp(field_at<I>(fields).name.data(), key.data(), key.size()) == 0
             ? (void)(matched = true, good = read_field(std::integral_constant<std::size_t, I>{}))
             : void()),
        ...);
@@ -989,9 +1041,9 @@ bool read_value(reader& r, T& out, decode_context& ctx) {
   if (!ok) return false;
   bool complete = true;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((complete && std::get<I>(fields).need == presence::required &&
+    ((complete && field_at<I>(fields).need == presence::required &&
               !(seen & (std::uint64_t{1} << I))
-          ? (complete = false, ctx.push_member(std::get<I>(fields).name))
+          ? (complete = false, ctx.push_member(field_at<I>(fields).name))
           : void()),
      ...);
   }
@@ -1058,19 +1110,14 @@ struct is_optional<std::optional<T>> : std::true_type {};
 template <described T>
 void write_value(writer& w, const T& value) {
   w.begin_object();
-  std::apply(
-      [&](const auto&... f) {
-        auto one = [&](const auto& fd) {
-          const auto& member = value.*(fd.member);
-          if constexpr (is_optional<std::remove_cvref_t<decltype(member)>>::value) {
-            if (!member) return;
-          }
-          w.key(fd.name);
-          write_value(w, member);
-        };
-        (one(f), ...);
-      },
-      T::json_fields());
+  for_each_field(T::json_fields(), [&](const auto& fd) {
+    const auto& member = value.*(fd.member);
+    if constexpr (is_optional<std::remove_cvref_t<decltype(member)>>::value) {
+      if (!member) return;
+    }
+    w.key(fd.name);
+    write_value(w, member);
+  });
   w.end_object();
 }
 
@@ -1109,7 +1156,7 @@ struct builtin_codec {
 /// A type used to check the codec concept.
 struct codec_probe {
   std::int64_t id = 0;
-  static constexpr auto json_fields() { return std::tuple{required("id", &codec_probe::id)}; }
+  static constexpr auto json_fields() { return json::fields(required("id", &codec_probe::id)); }
 };
 
 template <class C>

@@ -188,7 +188,7 @@ namespace detail {
 struct error_body {
   std::optional<std::string> message{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("message", &error_body::message)};
+    return json::fields(json::field("message", &error_body::message));
   }
 };
 }  // namespace detail

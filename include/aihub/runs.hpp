@@ -19,7 +19,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -190,16 +189,13 @@ struct run {
 
   static constexpr auto json_fields() {
     using t = run;
-    return std::tuple{json::required("id", &t::id),
-                      json::required("status", &t::status),
-                      json::field("start_timestamp", &t::start_timestamp),
-                      json::field("finish_timestamp", &t::finish_timestamp),
-                      json::field("msg", &t::msg),
-                      json::field("batch_id", &t::batch_id),
-                      json::field("input_dir", &t::input_dir),
-                      json::field("app_id", &t::app_id),
-                      json::field("deployment_id", &t::deployment_id),
-                      json::field("tags", &t::tags)};
+    return json::fields(json::required("id", &t::id), json::required("status", &t::status),
+                        json::field("start_timestamp", &t::start_timestamp),
+                        json::field("finish_timestamp", &t::finish_timestamp),
+                        json::field("msg", &t::msg), json::field("batch_id", &t::batch_id),
+                        json::field("input_dir", &t::input_dir), json::field("app_id", &t::app_id),
+                        json::field("deployment_id", &t::deployment_id),
+                        json::field("tags", &t::tags));
   }
   friend bool operator==(const run&, const run&) = default;
 };
@@ -207,7 +203,7 @@ struct run {
 /// listRuns' response.
 struct run_list {
   std::vector<run> runs{};
-  static constexpr auto json_fields() { return std::tuple{json::field("runs", &run_list::runs)}; }
+  static constexpr auto json_fields() { return json::fields(json::field("runs", &run_list::runs)); }
   friend bool operator==(const run_list&, const run_list&) = default;
 };
 
@@ -228,9 +224,9 @@ struct run_deletion {
   }
   static constexpr auto json_fields() {
     using t = run_deletion;
-    return std::tuple{json::field("delete_input_dir_job_id", &t::delete_input_dir_job_id),
-                      json::field("delete_output_dir_job_id", &t::delete_output_dir_job_id),
-                      json::field("delete_log_dir_job_id", &t::delete_log_dir_job_id)};
+    return json::fields(json::field("delete_input_dir_job_id", &t::delete_input_dir_job_id),
+                        json::field("delete_output_dir_job_id", &t::delete_output_dir_job_id),
+                        json::field("delete_log_dir_job_id", &t::delete_log_dir_job_id));
   }
   friend bool operator==(const run_deletion&, const run_deletion&) = default;
 };
@@ -244,9 +240,10 @@ struct field_source_coordinates {
   std::int64_t page_number = 0;  ///< zero-based
   static constexpr auto json_fields() {
     using t = field_source_coordinates;
-    return std::tuple{json::field("top_x", &t::top_x), json::field("top_y", &t::top_y),
-                      json::field("bottom_x", &t::bottom_x), json::field("bottom_y", &t::bottom_y),
-                      json::field("page_number", &t::page_number)};
+    return json::fields(json::field("top_x", &t::top_x), json::field("top_y", &t::top_y),
+                        json::field("bottom_x", &t::bottom_x),
+                        json::field("bottom_y", &t::bottom_y),
+                        json::field("page_number", &t::page_number));
   }
   friend bool operator==(const field_source_coordinates&,
                          const field_source_coordinates&) = default;
@@ -259,8 +256,8 @@ struct page_layout {
   double height = 0;
   static constexpr auto json_fields() {
     using t = page_layout;
-    return std::tuple{json::required("page_number", &t::page_number),
-                      json::required("width", &t::width), json::required("height", &t::height)};
+    return json::fields(json::required("page_number", &t::page_number),
+                        json::required("width", &t::width), json::required("height", &t::height));
   }
   friend bool operator==(const page_layout&, const page_layout&) = default;
 };
@@ -269,7 +266,7 @@ struct page_layout {
 struct modification {
   std::optional<std::string> message{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("message", &modification::message)};
+    return json::fields(json::field("message", &modification::message));
   }
   friend bool operator==(const modification&, const modification&) = default;
 };
@@ -281,9 +278,9 @@ struct edit_event {
   std::vector<modification> modifications{};
   static constexpr auto json_fields() {
     using t = edit_event;
-    return std::tuple{json::required("timestamp", &t::timestamp),
-                      json::required("user_id", &t::user_id),
-                      json::field("modifications", &t::modifications)};
+    return json::fields(json::required("timestamp", &t::timestamp),
+                        json::required("user_id", &t::user_id),
+                        json::field("modifications", &t::modifications));
   }
   friend bool operator==(const edit_event&, const edit_event&) = default;
 };
@@ -293,8 +290,8 @@ struct field_confidence {
   std::optional<double> model{};
   std::optional<double> ocr{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("model", &field_confidence::model),
-                      json::field("ocr", &field_confidence::ocr)};
+    return json::fields(json::field("model", &field_confidence::model),
+                        json::field("ocr", &field_confidence::ocr));
   }
   friend bool operator==(const field_confidence&, const field_confidence&) = default;
 };
@@ -308,9 +305,9 @@ struct validation_alert {
   std::vector<json::raw> locations{};  ///< objects whose shape the spec leaves open
   static constexpr auto json_fields() {
     using t = validation_alert;
-    return std::tuple{json::field("alert_level", &t::alert_level), json::field("msg", &t::msg),
-                      json::field("blocked", &t::blocked), json::field("type", &t::type),
-                      json::field("locations", &t::locations)};
+    return json::fields(json::field("alert_level", &t::alert_level), json::field("msg", &t::msg),
+                        json::field("blocked", &t::blocked), json::field("type", &t::type),
+                        json::field("locations", &t::locations));
   }
   friend bool operator==(const validation_alert&, const validation_alert&) = default;
 };
@@ -320,8 +317,8 @@ struct field_validations {
   std::optional<bool> valid{};
   std::vector<validation_alert> alerts{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("valid", &field_validations::valid),
-                      json::field("alerts", &field_validations::alerts)};
+    return json::fields(json::field("valid", &field_validations::valid),
+                        json::field("alerts", &field_validations::alerts));
   }
   friend bool operator==(const field_validations&, const field_validations&) = default;
 };
@@ -343,14 +340,12 @@ struct document_field {
   }
   static constexpr auto json_fields() {
     using t = document_field;
-    return std::tuple{json::field("field_name", &t::field_name),
-                      json::field("value", &t::value),
-                      json::field("type", &t::type),
-                      json::field("error_msg", &t::error_msg),
-                      json::field("source_coordinates", &t::source_coordinates),
-                      json::field("edit_history", &t::edit_history),
-                      json::field("confidence", &t::confidence),
-                      json::field("validations", &t::validations)};
+    return json::fields(json::field("field_name", &t::field_name), json::field("value", &t::value),
+                        json::field("type", &t::type), json::field("error_msg", &t::error_msg),
+                        json::field("source_coordinates", &t::source_coordinates),
+                        json::field("edit_history", &t::edit_history),
+                        json::field("confidence", &t::confidence),
+                        json::field("validations", &t::validations));
   }
   friend bool operator==(const document_field&, const document_field&) = default;
 };
@@ -359,7 +354,7 @@ struct document_field {
 struct document_validations {
   std::optional<bool> final_result_pass{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("final_result_pass", &document_validations::final_result_pass)};
+    return json::fields(json::field("final_result_pass", &document_validations::final_result_pass));
   }
   friend bool operator==(const document_validations&, const document_validations&) = default;
 };
@@ -368,7 +363,7 @@ struct document_validations {
 struct class_confidence {
   std::optional<double> model{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("model", &class_confidence::model)};
+    return json::fields(json::field("model", &class_confidence::model));
   }
   friend bool operator==(const class_confidence&, const class_confidence&) = default;
 };
@@ -394,16 +389,15 @@ struct result_document {
   }
   static constexpr auto json_fields() {
     using t = result_document;
-    return std::tuple{json::field("fields", &t::fields),
-                      json::field("review_completed", &t::review_completed),
-                      json::field("class_name", &t::class_name),
-                      json::field("page_numbers", &t::page_numbers),
-                      json::field("page_layouts", &t::page_layouts),
-                      json::field("post_processed_paths", &t::post_processed_paths),
-                      json::field("post_processed_pdf_path", &t::post_processed_pdf_path),
-                      json::field("class_edit_history", &t::class_edit_history),
-                      json::field("validations", &t::validations),
-                      json::field("classification_confidence", &t::classification_confidence)};
+    return json::fields(
+        json::field("fields", &t::fields), json::field("review_completed", &t::review_completed),
+        json::field("class_name", &t::class_name), json::field("page_numbers", &t::page_numbers),
+        json::field("page_layouts", &t::page_layouts),
+        json::field("post_processed_paths", &t::post_processed_paths),
+        json::field("post_processed_pdf_path", &t::post_processed_pdf_path),
+        json::field("class_edit_history", &t::class_edit_history),
+        json::field("validations", &t::validations),
+        json::field("classification_confidence", &t::classification_confidence));
   }
   friend bool operator==(const result_document&, const result_document&) = default;
 };
@@ -415,9 +409,9 @@ struct result_file {
   std::vector<result_document> documents{};
   static constexpr auto json_fields() {
     using t = result_file;
-    return std::tuple{json::field("original_file_name", &t::original_file_name),
-                      json::field("input_file_path", &t::input_file_path),
-                      json::field("documents", &t::documents)};
+    return json::fields(json::field("original_file_name", &t::original_file_name),
+                        json::field("input_file_path", &t::input_file_path),
+                        json::field("documents", &t::documents));
   }
   friend bool operator==(const result_file&, const result_file&) = default;
 };
@@ -428,8 +422,8 @@ struct case_input_field {
   std::optional<std::string> refined_phrase_name{};
   static constexpr auto json_fields() {
     using t = case_input_field;
-    return std::tuple{json::field("record_index", &t::record_index),
-                      json::field("refined_phrase_name", &t::refined_phrase_name)};
+    return json::fields(json::field("record_index", &t::record_index),
+                        json::field("refined_phrase_name", &t::refined_phrase_name));
   }
   friend bool operator==(const case_input_field&, const case_input_field&) = default;
 };
@@ -439,8 +433,8 @@ struct case_validation_failure {
   std::string type{};
   std::string msg{};
   static constexpr auto json_fields() {
-    return std::tuple{json::required("type", &case_validation_failure::type),
-                      json::required("msg", &case_validation_failure::msg)};
+    return json::fields(json::required("type", &case_validation_failure::type),
+                        json::required("msg", &case_validation_failure::msg));
   }
   friend bool operator==(const case_validation_failure&, const case_validation_failure&) = default;
 };
@@ -450,8 +444,8 @@ struct case_validations {
   bool valid = false;
   std::vector<case_validation_failure> failures{};
   static constexpr auto json_fields() {
-    return std::tuple{json::required("valid", &case_validations::valid),
-                      json::field("failures", &case_validations::failures)};
+    return json::fields(json::required("valid", &case_validations::valid),
+                        json::field("failures", &case_validations::failures));
   }
   friend bool operator==(const case_validations&, const case_validations&) = default;
 };
@@ -471,13 +465,11 @@ struct case_field {
   }
   static constexpr auto json_fields() {
     using t = case_field;
-    return std::tuple{json::required("name", &t::name),
-                      json::required("value", &t::value),
-                      json::field("input_fields", &t::input_fields),
-                      json::field("chosen_field", &t::chosen_field),
-                      json::field("error_msg", &t::error_msg),
-                      json::field("edit_history", &t::edit_history),
-                      json::field("validations", &t::validations)};
+    return json::fields(
+        json::required("name", &t::name), json::required("value", &t::value),
+        json::field("input_fields", &t::input_fields),
+        json::field("chosen_field", &t::chosen_field), json::field("error_msg", &t::error_msg),
+        json::field("edit_history", &t::edit_history), json::field("validations", &t::validations));
   }
   friend bool operator==(const case_field&, const case_field&) = default;
 };
@@ -486,7 +478,7 @@ struct case_field {
 struct run_case_info {
   std::vector<case_field> fields{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("fields", &run_case_info::fields)};
+    return json::fields(json::field("fields", &run_case_info::fields));
   }
   friend bool operator==(const run_case_info&, const run_case_info&) = default;
 };
@@ -575,17 +567,14 @@ struct run_results {
 
   static constexpr auto json_fields() {
     using t = run_results;
-    return std::tuple{json::required("id", &t::id),
-                      json::required("status", &t::status),
-                      json::field("message", &t::message),
-                      json::field("start_timestamp", &t::start_timestamp),
-                      json::field("finish_timestamp", &t::finish_timestamp),
-                      json::field("batch_id", &t::batch_id),
-                      json::field("files", &t::files),
-                      json::field("keys", &t::keys),
-                      json::field("case_info", &t::case_info),
-                      json::field("review_completed", &t::review_completed),
-                      json::field("has_more", &t::has_more)};
+    return json::fields(json::required("id", &t::id), json::required("status", &t::status),
+                        json::field("message", &t::message),
+                        json::field("start_timestamp", &t::start_timestamp),
+                        json::field("finish_timestamp", &t::finish_timestamp),
+                        json::field("batch_id", &t::batch_id), json::field("files", &t::files),
+                        json::field("keys", &t::keys), json::field("case_info", &t::case_info),
+                        json::field("review_completed", &t::review_completed),
+                        json::field("has_more", &t::has_more));
   }
   friend bool operator==(const run_results&, const run_results&) = default;
 };

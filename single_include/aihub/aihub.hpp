@@ -36,7 +36,6 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -875,6 +874,59 @@ constexpr field_t<Class, Member> field(std::string_view name, Member Class::*mem
 template <class Class, class Member>
 constexpr field_t<Class, Member> required(std::string_view name, Member Class::*member) noexcept {
   return {name, member, presence::required};
+}
+
+namespace detail {
+template <std::size_t I, class Field>
+struct field_slot {
+  Field field;
+};
+template <class Indices, class... Fields>
+struct field_list_base;
+template <std::size_t... I, class... Fields>
+struct field_list_base<std::index_sequence<I...>, Fields...> : field_slot<I, Fields>... {};
+}  // namespace detail
+
+/// The fields of a model, as json_fields() returns them. A plain aggregate rather than std::tuple:
+/// std::tuple's constrained constructors cost thousands of template instantiations per
+/// translation unit, and every model has one of these.
+template <class... Fields>
+struct field_list : detail::field_list_base<std::index_sequence_for<Fields...>, Fields...> {
+  static constexpr std::size_t size = sizeof...(Fields);
+};
+
+namespace detail {
+// Field is deduced from the one base class field_slot<I, Field> of the list.
+template <std::size_t I, class Field>
+constexpr const Field& slot_field(const field_slot<I, Field>& slot) noexcept {
+  return slot.field;
+}
+}  // namespace detail
+
+/// The I-th field of a field_list.
+template <std::size_t I, class List>
+constexpr const auto& field_at(const List& list) noexcept {
+  return detail::slot_field<I>(list);
+}
+
+/// `return json::fields(json::field("id", &T::id), ...);` in a model's json_fields().
+template <class... Fields>
+constexpr field_list<Fields...> fields(Fields... each) noexcept {
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    field_list<Fields...> list{};
+    ((static_cast<detail::field_slot<I, Fields>&>(list).field = each), ...);
+    return list;
+  }
+  (std::index_sequence_for<Fields...>{});
+}
+
+/// Calls f(field) for each field of a field_list, in order.
+template <class List, class F>
+constexpr void for_each_field(const List& list, F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (f(field_at<I>(list)), ...);
+  }
+  (std::make_index_sequence<List::size>{});
 }
 
 /// A type whose JSON shape is described by `static constexpr auto json_fields()`.
@@ -1755,14 +1807,14 @@ bool read_value(reader& r, std::vector<T>& out, decode_context& ctx) {
 template <class Fields, std::size_t... I>
 constexpr std::uint64_t verbatim_names(const Fields& fields, std::index_sequence<I...>) noexcept {
   return (std::uint64_t{0} | ... |
-          (reader::is_verbatim_name(std::get<I>(fields).name) ? std::uint64_t{1} << I
+          (reader::is_verbatim_name(field_at<I>(fields).name) ? std::uint64_t{1} << I
                                                               : std::uint64_t{0}));
 }
 
 template <described T>
 bool read_value(reader& r, T& out, decode_context& ctx) {
   constexpr auto fields = T::json_fields();
-  constexpr std::size_t count = std::tuple_size_v<decltype(fields)>;
+  constexpr std::size_t count = decltype(fields)::size;
   static_assert(count <= 64, "at most 64 described fields per type");
   constexpr std::uint64_t verbatim =
       verbatim_names(T::json_fields(), std::make_index_sequence<count>{});
@@ -1778,8 +1830,8 @@ bool read_value(reader& r, T& out, decode_context& ctx) {
   auto read_field = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
     seen |= std::uint64_t{1} << I;
     expected = (I + 1) % count;
-    if (read_value(r, out.*(std::get<I>(fields).member), ctx)) return true;
-    ctx.push_member(std::get<I>(fields).name);
+    if (read_value(r, out.*(field_at<I>(fields).member), ctx)) return true;
+    ctx.push_member(field_at<I>(fields).name);
     return false;
   };
   auto guess_member = [&] {
@@ -1787,7 +1839,7 @@ bool read_value(reader& r, T& out, decode_context& ctx) {
     // A copy, as read_field moves `expected` on: one member per call.
     const std::size_t want = expected;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((I == want && ((verbatim >> I) & 1) != 0 && r.try_member_name(std::get<I>(fields).name)
+      ((I == want && ((verbatim >> I) & 1) != 0 && r.try_member_name(field_at<I>(fields).name)
             ? (void)(outcome = read_field(std::integral_constant<std::size_t, I>{})
                                    ? reader::guess::consumed
                                    : reader::guess::failed)
@@ -1803,8 +1855,8 @@ bool read_value(reader& r, T& out, decode_context& ctx) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       // Sizes first, then memcmp: most names differ in size, and string_view's == was left as an
       // out-of-line compare() call in this fold (profiled, bench/README.md).
-      ((!matched && std::get<I>(fields).name.size() == key.size() &&
-                std::memcmp(std::get<I>(fields).name.data(), key.data(), key.size()) == 0
+      ((!matched && field_at<I>(fields).name.size() == key.size() &&
+                std::memcmp(field_at<I>(fields).name.data(), key.data(), key.size()) == 0
             ? (void)(matched = true, good = read_field(std::integral_constant<std::size_t, I>{}))
             : void()),
        ...);
@@ -1815,9 +1867,9 @@ bool read_value(reader& r, T& out, decode_context& ctx) {
   if (!ok) return false;
   bool complete = true;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((complete && std::get<I>(fields).need == presence::required &&
+    ((complete && field_at<I>(fields).need == presence::required &&
               !(seen & (std::uint64_t{1} << I))
-          ? (complete = false, ctx.push_member(std::get<I>(fields).name))
+          ? (complete = false, ctx.push_member(field_at<I>(fields).name))
           : void()),
      ...);
   }
@@ -1884,19 +1936,14 @@ struct is_optional<std::optional<T>> : std::true_type {};
 template <described T>
 void write_value(writer& w, const T& value) {
   w.begin_object();
-  std::apply(
-      [&](const auto&... f) {
-        auto one = [&](const auto& fd) {
-          const auto& member = value.*(fd.member);
-          if constexpr (is_optional<std::remove_cvref_t<decltype(member)>>::value) {
-            if (!member) return;
-          }
-          w.key(fd.name);
-          write_value(w, member);
-        };
-        (one(f), ...);
-      },
-      T::json_fields());
+  for_each_field(T::json_fields(), [&](const auto& fd) {
+    const auto& member = value.*(fd.member);
+    if constexpr (is_optional<std::remove_cvref_t<decltype(member)>>::value) {
+      if (!member) return;
+    }
+    w.key(fd.name);
+    write_value(w, member);
+  });
   w.end_object();
 }
 
@@ -1935,7 +1982,7 @@ struct builtin_codec {
 /// A type used to check the codec concept.
 struct codec_probe {
   std::int64_t id = 0;
-  static constexpr auto json_fields() { return std::tuple{required("id", &codec_probe::id)}; }
+  static constexpr auto json_fields() { return json::fields(required("id", &codec_probe::id)); }
 };
 
 template <class C>
@@ -2489,7 +2536,7 @@ namespace detail {
 struct error_body {
   std::optional<std::string> message{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("message", &error_body::message)};
+    return json::fields(json::field("message", &error_body::message));
   }
 };
 }  // namespace detail
@@ -2711,7 +2758,7 @@ AIHUB_NAMESPACE_BEGIN
 /// A created batch (schema `batch`).
 struct batch {
   std::int64_t id = 0;
-  static constexpr auto json_fields() { return std::tuple{json::required("id", &batch::id)}; }
+  static constexpr auto json_fields() { return json::fields(json::required("id", &batch::id)); }
   friend bool operator==(const batch&, const batch&) = default;
 };
 
@@ -2729,15 +2776,13 @@ struct batch_info {
 
   static constexpr auto json_fields() {
     using t = batch_info;
-    return std::tuple{json::required("id", &t::id),
-                      json::required("name", &t::name),
-                      json::field("workspace", &t::workspace),
-                      json::field("mount_point", &t::mount_point),
-                      json::field("repo_owner", &t::repo_owner),
-                      json::field("batch_owner", &t::batch_owner),
-                      json::field("created_at_ms", &t::created_at_ms),
-                      json::field("updated_at_ms", &t::updated_at_ms),
-                      json::field("path_suffix", &t::path_suffix)};
+    return json::fields(
+        json::required("id", &t::id), json::required("name", &t::name),
+        json::field("workspace", &t::workspace), json::field("mount_point", &t::mount_point),
+        json::field("repo_owner", &t::repo_owner), json::field("batch_owner", &t::batch_owner),
+        json::field("created_at_ms", &t::created_at_ms),
+        json::field("updated_at_ms", &t::updated_at_ms),
+        json::field("path_suffix", &t::path_suffix));
   }
   friend bool operator==(const batch_info&, const batch_info&) = default;
 };
@@ -2745,7 +2790,7 @@ struct batch_info {
 struct batch_list {
   std::vector<batch_info> batches{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("batches", &batch_list::batches)};
+    return json::fields(json::field("batches", &batch_list::batches));
   }
   friend bool operator==(const batch_list&, const batch_list&) = default;
 };
@@ -2754,7 +2799,7 @@ struct batch_list {
 struct batch_job {
   std::string job_id{};
   static constexpr auto json_fields() {
-    return std::tuple{json::required("job_id", &batch_job::job_id)};
+    return json::fields(json::required("job_id", &batch_job::job_id));
   }
   friend bool operator==(const batch_job&, const batch_job&) = default;
 };
@@ -2803,8 +2848,8 @@ struct job_status {
   job_state state = job_state::unknown;
   std::optional<std::string> message{};
   static constexpr auto json_fields() {
-    return std::tuple{json::required("state", &job_status::state),
-                      json::field("message", &job_status::message)};
+    return json::fields(json::required("state", &job_status::state),
+                        json::field("message", &job_status::message));
   }
   friend bool operator==(const job_status&, const job_status&) = default;
 };
@@ -2815,8 +2860,8 @@ struct file_metadata {
   std::optional<std::int64_t> modified_timestamp{};  ///< Unix seconds
   static constexpr auto json_fields() {
     using t = file_metadata;
-    return std::tuple{json::field("node_type", &t::node_type), json::field("size", &t::size),
-                      json::field("modified_timestamp", &t::modified_timestamp)};
+    return json::fields(json::field("node_type", &t::node_type), json::field("size", &t::size),
+                        json::field("modified_timestamp", &t::modified_timestamp));
   }
   friend bool operator==(const file_metadata&, const file_metadata&) = default;
 };
@@ -2827,9 +2872,9 @@ struct file_permissions {
   std::optional<bool> can_delete{};
   static constexpr auto json_fields() {
     using t = file_permissions;
-    return std::tuple{json::field("can_read", &t::can_read),
-                      json::field("can_write", &t::can_write),
-                      json::field("can_delete", &t::can_delete)};
+    return json::fields(json::field("can_read", &t::can_read),
+                        json::field("can_write", &t::can_write),
+                        json::field("can_delete", &t::can_delete));
   }
   friend bool operator==(const file_permissions&, const file_permissions&) = default;
 };
@@ -2848,8 +2893,8 @@ struct file_node {
   }
   static constexpr auto json_fields() {
     using t = file_node;
-    return std::tuple{json::required("name", &t::name), json::field("full_path", &t::full_path),
-                      json::field("metadata", &t::metadata), json::field("perms", &t::perms)};
+    return json::fields(json::required("name", &t::name), json::field("full_path", &t::full_path),
+                        json::field("metadata", &t::metadata), json::field("perms", &t::perms));
   }
   friend bool operator==(const file_node&, const file_node&) = default;
 };
@@ -2861,9 +2906,9 @@ struct file_page {
   bool has_more = false;
   static constexpr auto json_fields() {
     using t = file_page;
-    return std::tuple{json::field("nodes", &t::nodes),
-                      json::field("next_page_token", &t::next_page_token),
-                      json::field("has_more", &t::has_more)};
+    return json::fields(json::field("nodes", &t::nodes),
+                        json::field("next_page_token", &t::next_page_token),
+                        json::field("has_more", &t::has_more));
   }
   friend bool operator==(const file_page&, const file_page&) = default;
 };
@@ -2875,8 +2920,8 @@ struct multipart_session {
   std::string location{};  ///< "<API-ROOT>/v2/batches/multipart-upload/sessions/<SESSION-ID>"
   static constexpr auto json_fields() {
     using t = multipart_session;
-    return std::tuple{json::required("session_id", &t::session_id),
-                      json::required("part_size", &t::part_size)};
+    return json::fields(json::required("session_id", &t::session_id),
+                        json::required("part_size", &t::part_size));
   }
   friend bool operator==(const multipart_session&, const multipart_session&) = default;
 };
@@ -2887,8 +2932,8 @@ struct uploaded_part {
   std::string part_id{};
   static constexpr auto json_fields() {
     using t = uploaded_part;
-    return std::tuple{json::required("part_num", &t::part_num),
-                      json::required("part_id", &t::part_id)};
+    return json::fields(json::required("part_num", &t::part_num),
+                        json::required("part_id", &t::part_id));
   }
   friend bool operator==(const uploaded_part&, const uploaded_part&) = default;
 };
@@ -3939,16 +3984,13 @@ struct run {
 
   static constexpr auto json_fields() {
     using t = run;
-    return std::tuple{json::required("id", &t::id),
-                      json::required("status", &t::status),
-                      json::field("start_timestamp", &t::start_timestamp),
-                      json::field("finish_timestamp", &t::finish_timestamp),
-                      json::field("msg", &t::msg),
-                      json::field("batch_id", &t::batch_id),
-                      json::field("input_dir", &t::input_dir),
-                      json::field("app_id", &t::app_id),
-                      json::field("deployment_id", &t::deployment_id),
-                      json::field("tags", &t::tags)};
+    return json::fields(json::required("id", &t::id), json::required("status", &t::status),
+                        json::field("start_timestamp", &t::start_timestamp),
+                        json::field("finish_timestamp", &t::finish_timestamp),
+                        json::field("msg", &t::msg), json::field("batch_id", &t::batch_id),
+                        json::field("input_dir", &t::input_dir), json::field("app_id", &t::app_id),
+                        json::field("deployment_id", &t::deployment_id),
+                        json::field("tags", &t::tags));
   }
   friend bool operator==(const run&, const run&) = default;
 };
@@ -3956,7 +3998,7 @@ struct run {
 /// listRuns' response.
 struct run_list {
   std::vector<run> runs{};
-  static constexpr auto json_fields() { return std::tuple{json::field("runs", &run_list::runs)}; }
+  static constexpr auto json_fields() { return json::fields(json::field("runs", &run_list::runs)); }
   friend bool operator==(const run_list&, const run_list&) = default;
 };
 
@@ -3977,9 +4019,9 @@ struct run_deletion {
   }
   static constexpr auto json_fields() {
     using t = run_deletion;
-    return std::tuple{json::field("delete_input_dir_job_id", &t::delete_input_dir_job_id),
-                      json::field("delete_output_dir_job_id", &t::delete_output_dir_job_id),
-                      json::field("delete_log_dir_job_id", &t::delete_log_dir_job_id)};
+    return json::fields(json::field("delete_input_dir_job_id", &t::delete_input_dir_job_id),
+                        json::field("delete_output_dir_job_id", &t::delete_output_dir_job_id),
+                        json::field("delete_log_dir_job_id", &t::delete_log_dir_job_id));
   }
   friend bool operator==(const run_deletion&, const run_deletion&) = default;
 };
@@ -3993,9 +4035,10 @@ struct field_source_coordinates {
   std::int64_t page_number = 0;  ///< zero-based
   static constexpr auto json_fields() {
     using t = field_source_coordinates;
-    return std::tuple{json::field("top_x", &t::top_x), json::field("top_y", &t::top_y),
-                      json::field("bottom_x", &t::bottom_x), json::field("bottom_y", &t::bottom_y),
-                      json::field("page_number", &t::page_number)};
+    return json::fields(json::field("top_x", &t::top_x), json::field("top_y", &t::top_y),
+                        json::field("bottom_x", &t::bottom_x),
+                        json::field("bottom_y", &t::bottom_y),
+                        json::field("page_number", &t::page_number));
   }
   friend bool operator==(const field_source_coordinates&,
                          const field_source_coordinates&) = default;
@@ -4008,8 +4051,8 @@ struct page_layout {
   double height = 0;
   static constexpr auto json_fields() {
     using t = page_layout;
-    return std::tuple{json::required("page_number", &t::page_number),
-                      json::required("width", &t::width), json::required("height", &t::height)};
+    return json::fields(json::required("page_number", &t::page_number),
+                        json::required("width", &t::width), json::required("height", &t::height));
   }
   friend bool operator==(const page_layout&, const page_layout&) = default;
 };
@@ -4018,7 +4061,7 @@ struct page_layout {
 struct modification {
   std::optional<std::string> message{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("message", &modification::message)};
+    return json::fields(json::field("message", &modification::message));
   }
   friend bool operator==(const modification&, const modification&) = default;
 };
@@ -4030,9 +4073,9 @@ struct edit_event {
   std::vector<modification> modifications{};
   static constexpr auto json_fields() {
     using t = edit_event;
-    return std::tuple{json::required("timestamp", &t::timestamp),
-                      json::required("user_id", &t::user_id),
-                      json::field("modifications", &t::modifications)};
+    return json::fields(json::required("timestamp", &t::timestamp),
+                        json::required("user_id", &t::user_id),
+                        json::field("modifications", &t::modifications));
   }
   friend bool operator==(const edit_event&, const edit_event&) = default;
 };
@@ -4042,8 +4085,8 @@ struct field_confidence {
   std::optional<double> model{};
   std::optional<double> ocr{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("model", &field_confidence::model),
-                      json::field("ocr", &field_confidence::ocr)};
+    return json::fields(json::field("model", &field_confidence::model),
+                        json::field("ocr", &field_confidence::ocr));
   }
   friend bool operator==(const field_confidence&, const field_confidence&) = default;
 };
@@ -4057,9 +4100,9 @@ struct validation_alert {
   std::vector<json::raw> locations{};  ///< objects whose shape the spec leaves open
   static constexpr auto json_fields() {
     using t = validation_alert;
-    return std::tuple{json::field("alert_level", &t::alert_level), json::field("msg", &t::msg),
-                      json::field("blocked", &t::blocked), json::field("type", &t::type),
-                      json::field("locations", &t::locations)};
+    return json::fields(json::field("alert_level", &t::alert_level), json::field("msg", &t::msg),
+                        json::field("blocked", &t::blocked), json::field("type", &t::type),
+                        json::field("locations", &t::locations));
   }
   friend bool operator==(const validation_alert&, const validation_alert&) = default;
 };
@@ -4069,8 +4112,8 @@ struct field_validations {
   std::optional<bool> valid{};
   std::vector<validation_alert> alerts{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("valid", &field_validations::valid),
-                      json::field("alerts", &field_validations::alerts)};
+    return json::fields(json::field("valid", &field_validations::valid),
+                        json::field("alerts", &field_validations::alerts));
   }
   friend bool operator==(const field_validations&, const field_validations&) = default;
 };
@@ -4092,14 +4135,12 @@ struct document_field {
   }
   static constexpr auto json_fields() {
     using t = document_field;
-    return std::tuple{json::field("field_name", &t::field_name),
-                      json::field("value", &t::value),
-                      json::field("type", &t::type),
-                      json::field("error_msg", &t::error_msg),
-                      json::field("source_coordinates", &t::source_coordinates),
-                      json::field("edit_history", &t::edit_history),
-                      json::field("confidence", &t::confidence),
-                      json::field("validations", &t::validations)};
+    return json::fields(json::field("field_name", &t::field_name), json::field("value", &t::value),
+                        json::field("type", &t::type), json::field("error_msg", &t::error_msg),
+                        json::field("source_coordinates", &t::source_coordinates),
+                        json::field("edit_history", &t::edit_history),
+                        json::field("confidence", &t::confidence),
+                        json::field("validations", &t::validations));
   }
   friend bool operator==(const document_field&, const document_field&) = default;
 };
@@ -4108,7 +4149,7 @@ struct document_field {
 struct document_validations {
   std::optional<bool> final_result_pass{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("final_result_pass", &document_validations::final_result_pass)};
+    return json::fields(json::field("final_result_pass", &document_validations::final_result_pass));
   }
   friend bool operator==(const document_validations&, const document_validations&) = default;
 };
@@ -4117,7 +4158,7 @@ struct document_validations {
 struct class_confidence {
   std::optional<double> model{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("model", &class_confidence::model)};
+    return json::fields(json::field("model", &class_confidence::model));
   }
   friend bool operator==(const class_confidence&, const class_confidence&) = default;
 };
@@ -4143,16 +4184,15 @@ struct result_document {
   }
   static constexpr auto json_fields() {
     using t = result_document;
-    return std::tuple{json::field("fields", &t::fields),
-                      json::field("review_completed", &t::review_completed),
-                      json::field("class_name", &t::class_name),
-                      json::field("page_numbers", &t::page_numbers),
-                      json::field("page_layouts", &t::page_layouts),
-                      json::field("post_processed_paths", &t::post_processed_paths),
-                      json::field("post_processed_pdf_path", &t::post_processed_pdf_path),
-                      json::field("class_edit_history", &t::class_edit_history),
-                      json::field("validations", &t::validations),
-                      json::field("classification_confidence", &t::classification_confidence)};
+    return json::fields(
+        json::field("fields", &t::fields), json::field("review_completed", &t::review_completed),
+        json::field("class_name", &t::class_name), json::field("page_numbers", &t::page_numbers),
+        json::field("page_layouts", &t::page_layouts),
+        json::field("post_processed_paths", &t::post_processed_paths),
+        json::field("post_processed_pdf_path", &t::post_processed_pdf_path),
+        json::field("class_edit_history", &t::class_edit_history),
+        json::field("validations", &t::validations),
+        json::field("classification_confidence", &t::classification_confidence));
   }
   friend bool operator==(const result_document&, const result_document&) = default;
 };
@@ -4164,9 +4204,9 @@ struct result_file {
   std::vector<result_document> documents{};
   static constexpr auto json_fields() {
     using t = result_file;
-    return std::tuple{json::field("original_file_name", &t::original_file_name),
-                      json::field("input_file_path", &t::input_file_path),
-                      json::field("documents", &t::documents)};
+    return json::fields(json::field("original_file_name", &t::original_file_name),
+                        json::field("input_file_path", &t::input_file_path),
+                        json::field("documents", &t::documents));
   }
   friend bool operator==(const result_file&, const result_file&) = default;
 };
@@ -4177,8 +4217,8 @@ struct case_input_field {
   std::optional<std::string> refined_phrase_name{};
   static constexpr auto json_fields() {
     using t = case_input_field;
-    return std::tuple{json::field("record_index", &t::record_index),
-                      json::field("refined_phrase_name", &t::refined_phrase_name)};
+    return json::fields(json::field("record_index", &t::record_index),
+                        json::field("refined_phrase_name", &t::refined_phrase_name));
   }
   friend bool operator==(const case_input_field&, const case_input_field&) = default;
 };
@@ -4188,8 +4228,8 @@ struct case_validation_failure {
   std::string type{};
   std::string msg{};
   static constexpr auto json_fields() {
-    return std::tuple{json::required("type", &case_validation_failure::type),
-                      json::required("msg", &case_validation_failure::msg)};
+    return json::fields(json::required("type", &case_validation_failure::type),
+                        json::required("msg", &case_validation_failure::msg));
   }
   friend bool operator==(const case_validation_failure&, const case_validation_failure&) = default;
 };
@@ -4199,8 +4239,8 @@ struct case_validations {
   bool valid = false;
   std::vector<case_validation_failure> failures{};
   static constexpr auto json_fields() {
-    return std::tuple{json::required("valid", &case_validations::valid),
-                      json::field("failures", &case_validations::failures)};
+    return json::fields(json::required("valid", &case_validations::valid),
+                        json::field("failures", &case_validations::failures));
   }
   friend bool operator==(const case_validations&, const case_validations&) = default;
 };
@@ -4220,13 +4260,11 @@ struct case_field {
   }
   static constexpr auto json_fields() {
     using t = case_field;
-    return std::tuple{json::required("name", &t::name),
-                      json::required("value", &t::value),
-                      json::field("input_fields", &t::input_fields),
-                      json::field("chosen_field", &t::chosen_field),
-                      json::field("error_msg", &t::error_msg),
-                      json::field("edit_history", &t::edit_history),
-                      json::field("validations", &t::validations)};
+    return json::fields(
+        json::required("name", &t::name), json::required("value", &t::value),
+        json::field("input_fields", &t::input_fields),
+        json::field("chosen_field", &t::chosen_field), json::field("error_msg", &t::error_msg),
+        json::field("edit_history", &t::edit_history), json::field("validations", &t::validations));
   }
   friend bool operator==(const case_field&, const case_field&) = default;
 };
@@ -4235,7 +4273,7 @@ struct case_field {
 struct run_case_info {
   std::vector<case_field> fields{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("fields", &run_case_info::fields)};
+    return json::fields(json::field("fields", &run_case_info::fields));
   }
   friend bool operator==(const run_case_info&, const run_case_info&) = default;
 };
@@ -4324,17 +4362,14 @@ struct run_results {
 
   static constexpr auto json_fields() {
     using t = run_results;
-    return std::tuple{json::required("id", &t::id),
-                      json::required("status", &t::status),
-                      json::field("message", &t::message),
-                      json::field("start_timestamp", &t::start_timestamp),
-                      json::field("finish_timestamp", &t::finish_timestamp),
-                      json::field("batch_id", &t::batch_id),
-                      json::field("files", &t::files),
-                      json::field("keys", &t::keys),
-                      json::field("case_info", &t::case_info),
-                      json::field("review_completed", &t::review_completed),
-                      json::field("has_more", &t::has_more)};
+    return json::fields(json::required("id", &t::id), json::required("status", &t::status),
+                        json::field("message", &t::message),
+                        json::field("start_timestamp", &t::start_timestamp),
+                        json::field("finish_timestamp", &t::finish_timestamp),
+                        json::field("batch_id", &t::batch_id), json::field("files", &t::files),
+                        json::field("keys", &t::keys), json::field("case_info", &t::case_info),
+                        json::field("review_completed", &t::review_completed),
+                        json::field("has_more", &t::has_more));
   }
   friend bool operator==(const run_results&, const run_results&) = default;
 };

@@ -36,7 +36,7 @@ void decodes_every_time(const Op& op) {
 struct part_size_only {
   std::optional<std::int64_t> part_size{};
   static constexpr auto json_fields() {
-    return std::tuple{json::field("part_size", &part_size_only::part_size)};
+    return aihub::json::fields(json::field("part_size", &part_size_only::part_size));
   }
 };
 

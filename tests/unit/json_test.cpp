@@ -76,8 +76,8 @@ struct item {
   std::vector<int> values;
 
   static constexpr auto json_fields() {
-    return std::tuple{j::required("id", &item::id), j::field("label", &item::label),
-                      j::field("values", &item::values)};
+    return aihub::json::fields(j::required("id", &item::id), j::field("label", &item::label),
+                               j::field("values", &item::values));
   }
   friend bool operator==(const item&, const item&) = default;
 };
@@ -104,24 +104,16 @@ struct everything {
   std::vector<std::optional<std::int64_t>> holes;
 
   static constexpr auto json_fields() {
-    return std::tuple{j::field("flag", &everything::flag),
-                      j::field("small", &everything::small),
-                      j::field("big", &everything::big),
-                      j::field("ubig", &everything::ubig),
-                      j::field("real", &everything::real),
-                      j::field("text", &everything::text),
-                      j::field("maybe", &everything::maybe),
-                      j::field("tags", &everything::tags),
-                      j::field("child", &everything::child),
-                      j::field("maybe_child", &everything::maybe_child),
-                      j::field("children", &everything::children),
-                      j::field("hue", &everything::hue),
-                      j::field("maybe_hue", &everything::maybe_hue),
-                      j::field("size", &everything::size),
-                      j::field("batch", &everything::batch),
-                      j::field("extra", &everything::extra),
-                      j::field("grid", &everything::grid),
-                      j::field("holes", &everything::holes)};
+    return aihub::json::fields(
+        j::field("flag", &everything::flag), j::field("small", &everything::small),
+        j::field("big", &everything::big), j::field("ubig", &everything::ubig),
+        j::field("real", &everything::real), j::field("text", &everything::text),
+        j::field("maybe", &everything::maybe), j::field("tags", &everything::tags),
+        j::field("child", &everything::child), j::field("maybe_child", &everything::maybe_child),
+        j::field("children", &everything::children), j::field("hue", &everything::hue),
+        j::field("maybe_hue", &everything::maybe_hue), j::field("size", &everything::size),
+        j::field("batch", &everything::batch), j::field("extra", &everything::extra),
+        j::field("grid", &everything::grid), j::field("holes", &everything::holes));
   }
   friend bool operator==(const everything&, const everything&) = default;
 };
@@ -130,7 +122,8 @@ struct metadata {
   std::int64_t size = 0;
   std::optional<std::string> unit;
   static constexpr auto json_fields() {
-    return std::tuple{j::required("size", &metadata::size), j::field("unit", &metadata::unit)};
+    return aihub::json::fields(j::required("size", &metadata::size),
+                               j::field("unit", &metadata::unit));
   }
   friend bool operator==(const metadata&, const metadata&) = default;
 };
@@ -139,13 +132,16 @@ struct node {
   std::string name;
   metadata meta;
   static constexpr auto json_fields() {
-    return std::tuple{j::required("name", &node::name), j::required("metadata", &node::meta)};
+    return aihub::json::fields(j::required("name", &node::name),
+                               j::required("metadata", &node::meta));
   }
 };
 
 struct tree {
   std::vector<node> nodes;
-  static constexpr auto json_fields() { return std::tuple{j::required("nodes", &tree::nodes)}; }
+  static constexpr auto json_fields() {
+    return aihub::json::fields(j::required("nodes", &tree::nodes));
+  }
 };
 
 /// Names that are prefixes of one another: the decoder compares the name it expects next with the
@@ -155,8 +151,9 @@ struct prefixes {
   std::int64_t names = 0;
   std::int64_t nam = 0;
   static constexpr auto json_fields() {
-    return std::tuple{j::field("name", &prefixes::name), j::field("names", &prefixes::names),
-                      j::field("nam", &prefixes::nam)};
+    return aihub::json::fields(j::field("name", &prefixes::name),
+                               j::field("names", &prefixes::names),
+                               j::field("nam", &prefixes::nam));
   }
   friend bool operator==(const prefixes&, const prefixes&) = default;
 };
@@ -167,9 +164,9 @@ struct escaped_names {
   std::int64_t backslash = 0;
   std::int64_t tab = 0;
   static constexpr auto json_fields() {
-    return std::tuple{j::field("say \"hi\"", &escaped_names::quoted),
-                      j::field("a\\b", &escaped_names::backslash),
-                      j::field("a\tb", &escaped_names::tab)};
+    return aihub::json::fields(j::field("say \"hi\"", &escaped_names::quoted),
+                               j::field("a\\b", &escaped_names::backslash),
+                               j::field("a\tb", &escaped_names::tab));
   }
   friend bool operator==(const escaped_names&, const escaped_names&) = default;
 };
@@ -177,7 +174,9 @@ struct escaped_names {
 template <class T>
 struct holder {
   T value{};
-  static constexpr auto json_fields() { return std::tuple{j::required("v", &holder::value)}; }
+  static constexpr auto json_fields() {
+    return aihub::json::fields(j::required("v", &holder::value));
+  }
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -47,8 +47,8 @@ struct part {
   std::vector<int> values;
 
   static constexpr auto json_fields() {
-    return std::tuple{j::required("id", &part::id), j::field("label", &part::label),
-                      j::field("values", &part::values)};
+    return aihub::json::fields(j::required("id", &part::id), j::field("label", &part::label),
+                               j::field("values", &part::values));
   }
   friend bool operator==(const part&, const part&) = default;
 };
@@ -75,24 +75,16 @@ struct sample {
   std::vector<std::optional<std::int64_t>> holes;
 
   static constexpr auto json_fields() {
-    return std::tuple{j::field("flag", &sample::flag),
-                      j::field("small", &sample::small),
-                      j::field("big", &sample::big),
-                      j::field("ubig", &sample::ubig),
-                      j::field("real", &sample::real),
-                      j::field("text", &sample::text),
-                      j::field("maybe", &sample::maybe),
-                      j::field("tags", &sample::tags),
-                      j::field("child", &sample::child),
-                      j::field("maybe_child", &sample::maybe_child),
-                      j::field("children", &sample::children),
-                      j::field("tone", &sample::tone),
-                      j::field("maybe_tone", &sample::maybe_tone),
-                      j::field("size", &sample::size),
-                      j::field("batch", &sample::batch),
-                      j::field("extra", &sample::extra),
-                      j::field("grid", &sample::grid),
-                      j::field("holes", &sample::holes)};
+    return aihub::json::fields(
+        j::field("flag", &sample::flag), j::field("small", &sample::small),
+        j::field("big", &sample::big), j::field("ubig", &sample::ubig),
+        j::field("real", &sample::real), j::field("text", &sample::text),
+        j::field("maybe", &sample::maybe), j::field("tags", &sample::tags),
+        j::field("child", &sample::child), j::field("maybe_child", &sample::maybe_child),
+        j::field("children", &sample::children), j::field("tone", &sample::tone),
+        j::field("maybe_tone", &sample::maybe_tone), j::field("size", &sample::size),
+        j::field("batch", &sample::batch), j::field("extra", &sample::extra),
+        j::field("grid", &sample::grid), j::field("holes", &sample::holes));
   }
   friend bool operator==(const sample&, const sample&) = default;
 };
@@ -106,9 +98,9 @@ struct plain {
   std::optional<std::uint64_t> count;
 
   static constexpr auto json_fields() {
-    return std::tuple{j::required("id", &plain::id), j::field("name", &plain::name),
-                      j::field("parts", &plain::parts), j::field("tone", &plain::tone),
-                      j::field("count", &plain::count)};
+    return aihub::json::fields(j::required("id", &plain::id), j::field("name", &plain::name),
+                               j::field("parts", &plain::parts), j::field("tone", &plain::tone),
+                               j::field("count", &plain::count));
   }
   friend bool operator==(const plain&, const plain&) = default;
 };
@@ -456,8 +448,8 @@ TEST_CASE("nlohmann codec: writes what the built-in writer writes for edge value
     std::uint64_t umax = std::numeric_limits<std::uint64_t>::max();
     j::flex_int ts{1710000000123456789};
     static constexpr auto json_fields() {
-      return std::tuple{j::field("min", &numbers::min), j::field("max", &numbers::max),
-                        j::field("umax", &numbers::umax), j::field("ts", &numbers::ts)};
+      return aihub::json::fields(j::field("min", &numbers::min), j::field("max", &numbers::max),
+                                 j::field("umax", &numbers::umax), j::field("ts", &numbers::ts));
     }
   };
   CHECK(

@@ -34,7 +34,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -343,10 +342,10 @@ bool read_member(std::string_view key, const document& value, T& out, std::uint6
                  decode_state& s, std::index_sequence<I...>) {
   constexpr auto fields = T::json_fields();
   bool good = true;
-  (void)((std::get<I>(fields).name == key
+  (void)((json::field_at<I>(fields).name == key
               ? (seen |= (std::uint64_t{1} << I),
-                 good = read_node(value, out.*(std::get<I>(fields).member), s),
-                 good ? void() : s.ctx.push_member(std::get<I>(fields).name), true)
+                 good = read_node(value, out.*(json::field_at<I>(fields).member), s),
+                 good ? void() : s.ctx.push_member(json::field_at<I>(fields).name), true)
               : false) ||
          ...);
   return good;
@@ -355,7 +354,7 @@ bool read_member(std::string_view key, const document& value, T& out, std::uint6
 template <json::described T>
 bool read_node(const document& j, T& out, decode_state& s) {
   constexpr auto fields = T::json_fields();
-  constexpr std::size_t count = std::tuple_size_v<decltype(fields)>;
+  constexpr std::size_t count = decltype(fields)::size;
   static_assert(count <= 64, "at most 64 described fields per type");
   const auto* members = j.get_ptr<const document::object_t*>();
   if (!members) return s.fail("expected an object");
@@ -365,9 +364,9 @@ bool read_node(const document& j, T& out, decode_state& s) {
     if (!read_member(key, value, out, seen, s, std::make_index_sequence<count>{})) return false;
   bool complete = true;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((complete && std::get<I>(fields).need == json::presence::required &&
+    ((complete && json::field_at<I>(fields).need == json::presence::required &&
               !(seen & (std::uint64_t{1} << I))
-          ? (complete = false, s.ctx.push_member(std::get<I>(fields).name))
+          ? (complete = false, s.ctx.push_member(json::field_at<I>(fields).name))
           : void()),
      ...);
   }
@@ -454,18 +453,13 @@ document write_node(const std::vector<T>& v, json::limits lim) {
 template <json::described T>
 document write_node(const T& value, json::limits lim) {
   document members = document::object();
-  std::apply(
-      [&](const auto&... f) {
-        auto one = [&](const auto& fd) {
-          const auto& member = value.*(fd.member);
-          if constexpr (json::is_optional<std::remove_cvref_t<decltype(member)>>::value) {
-            if (!member) return;
-          }
-          members[std::string(fd.name)] = write_node(member, lim);
-        };
-        (one(f), ...);
-      },
-      T::json_fields());
+  json::for_each_field(T::json_fields(), [&](const auto& fd) {
+    const auto& member = value.*(fd.member);
+    if constexpr (json::is_optional<std::remove_cvref_t<decltype(member)>>::value) {
+      if (!member) return;
+    }
+    members[std::string(fd.name)] = write_node(member, lim);
+  });
   return members;
 }
 
