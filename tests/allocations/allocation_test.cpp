@@ -15,6 +15,12 @@ namespace {
 thread_local std::size_t allocations = 0;
 }  // namespace
 
+// The replacements pair operator new with malloc and operator delete with free; g++ -O2 sees the
+// inlined free() of a pointer from operator new and warns, although the pairing is consistent.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 void* operator new(std::size_t size) {
   ++allocations;
   if (void* p = std::malloc(size ? size : 1)) return p;
