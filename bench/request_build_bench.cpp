@@ -4,8 +4,8 @@
 // Competitors, all producing the same information (same five headers, same JSON text, same
 // percent-encoded target):
 //   aihub     aihub::build_request(op, validated_settings): the operation validated on every call,
-//             the settings once (as a client holds them); aihub_checked re-validates the settings
-//             on every call; aihub_reuse builds into a request the caller keeps
+//             the settings once (validated_settings, kept by the caller); aihub_checked
+//             re-validates them on every call; aihub_reuse builds into a request the caller keeps
 //             (build_request_into)
 //   nlohmann  nlohmann::json object + dump() for the body, std::string operator+ for the rest
 //   plain     hand-written appends into reserve()d strings (the floor for this request shape)
@@ -266,7 +266,7 @@ const aihub::settings& settings() {
   static const aihub::settings s = make_settings();
   return s;
 }
-/// The settings checked once, as a long-lived client holds them.
+/// The settings checked once and kept, as a caller of build_request(op, validated_settings) does.
 const aihub::validated_settings& checked() {
   static const aihub::validated_settings s = *aihub::validated_settings::create(make_settings());
   return s;

@@ -253,9 +253,6 @@ inline result<void> check_optional_text(std::string_view field,
   if (v) AIHUB_TRY(check_not_empty(field, *v));
   return {};
 }
-inline http::body json_text(std::string text) {
-  return http::json_body{std::move(text)};
-}
 inline void write_batch_target(http::target_string& out, std::int64_t batch_id) {
   url::target_writer(out).path("/v2/batches").segment(batch_id);
 }

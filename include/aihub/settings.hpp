@@ -80,8 +80,8 @@ inline result<void> validate(const settings& s) {
   return {};
 }
 
-/// Settings that passed validate() once. build_request() and the client take them to skip checking
-/// the same API root, token and User-Agent again on every request.
+/// Settings that passed validate() once. build_request() and build_request_into() take them to skip
+/// checking the same API root, token and User-Agent again on every request.
 class validated_settings {
  public:
   static result<validated_settings> create(settings s) {
@@ -89,7 +89,6 @@ class validated_settings {
     return validated_settings(std::move(s));
   }
   const settings& get() const noexcept { return settings_; }
-  const settings* operator->() const noexcept { return &settings_; }
 
  private:
   explicit validated_settings(settings s) : settings_(std::move(s)) {}

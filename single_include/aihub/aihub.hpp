@@ -2282,8 +2282,8 @@ inline result<void> validate(const settings& s) {
   return {};
 }
 
-/// Settings that passed validate() once. build_request() and the client take them to skip checking
-/// the same API root, token and User-Agent again on every request.
+/// Settings that passed validate() once. build_request() and build_request_into() take them to skip
+/// checking the same API root, token and User-Agent again on every request.
 class validated_settings {
  public:
   static result<validated_settings> create(settings s) {
@@ -2291,7 +2291,6 @@ class validated_settings {
     return validated_settings(std::move(s));
   }
   const settings& get() const noexcept { return settings_; }
-  const settings* operator->() const noexcept { return &settings_; }
 
  private:
   explicit validated_settings(settings s) : settings_(std::move(s)) {}
@@ -2425,35 +2424,38 @@ result<void> write_request(http::request& out, const Op& op, const settings& s,
   op.write_target(out.target);
 
   if constexpr (operation_with_json_body<Op>) {
-    if (auto* json = std::get_if<http::json_body>(&out.body))
-      json->text.clear();
-    else
-      out.body.template emplace<http::json_body>();
-    op.write_body(std::get<http::json_body>(out.body).text);
+    auto* json = std::get_if<http::json_body>(&out.body);
+    if (!json) json = &out.body.template emplace<http::json_body>();
+    json->text.clear();  // keeps the capacity of a reused request
+    op.write_body(json->text);
   } else if constexpr (operation_with_content<Op>) {
     out.body = op.body();
   } else {
     out.body = http::no_body{};
   }
 
-  constexpr std::string_view accept = "application/json";
+  struct entry {
+    std::string_view name, value, value_more;
+  };
+  entry headers[5];
+  std::size_t count = 0;
+  headers[count++] = {"Authorization", "Bearer ", s.token};
   const std::optional<std::string>& context =
       options.ib_context ? options.ib_context : s.ib_context;
-  std::string_view content_type{};
-  if constexpr (operation_with_body<Op>) content_type = content_type_of(out.body);
+  if (context) headers[count++] = {"IB-Context", *context, {}};
+  if (!s.user_agent.empty()) headers[count++] = {"User-Agent", s.user_agent, {}};
+  headers[count++] = {"Accept", "application/json", {}};
+  if constexpr (operation_with_body<Op>)
+    headers[count++] = {"Content-Type", content_type_of(out.body), {}};
   // One exact reservation: every header lands in one allocation (none when `out` is reused).
-  std::size_t bytes = http::header_list::entry_size("Authorization", s.token) + 7 +
-                      http::header_list::entry_size("Accept", accept);
-  if (context) bytes += http::header_list::entry_size("IB-Context", *context);
-  if (!s.user_agent.empty()) bytes += http::header_list::entry_size("User-Agent", s.user_agent);
-  if (!content_type.empty()) bytes += http::header_list::entry_size("Content-Type", content_type);
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < count; ++i)
+    bytes += http::header_list::entry_size(headers[i].name, headers[i].value) +
+             headers[i].value_more.size();
   out.headers.clear();
   out.headers.reserve(bytes);
-  out.headers.add("Authorization", "Bearer ", s.token);
-  if (context) out.headers.add("IB-Context", *context);
-  if (!s.user_agent.empty()) out.headers.add("User-Agent", s.user_agent);
-  out.headers.add("Accept", accept);
-  if (!content_type.empty()) out.headers.add("Content-Type", content_type);
+  for (std::size_t i = 0; i < count; ++i)
+    out.headers.add(headers[i].name, headers[i].value, headers[i].value_more);
   return {};
 }
 }  // namespace detail
@@ -2987,9 +2989,6 @@ inline result<void> check_optional_text(std::string_view field,
                                         const std::optional<std::string>& v) {
   if (v) AIHUB_TRY(check_not_empty(field, *v));
   return {};
-}
-inline http::body json_text(std::string text) {
-  return http::json_body{std::move(text)};
 }
 inline void write_batch_target(http::target_string& out, std::int64_t batch_id) {
   url::target_writer(out).path("/v2/batches").segment(batch_id);

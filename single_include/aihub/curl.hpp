@@ -1078,17 +1078,30 @@ inline void collect_all_secrets(exchange& x, const transport_options& config,
   }
 }
 
-/// Whether an idle keep-alive connection has bytes waiting: an answer nobody asked for, which
-/// libcurl 7.x would hand to the next request on that connection as its response. An orderly close
-/// (recv returns 0) is not counted: libcurl notices that by itself.
-inline bool has_unread_input(curl_socket_t fd) noexcept {
+/// The most idle connections checked at once by has_unread_input.
+inline constexpr std::size_t max_checked_sockets = 64;
+
+/// Whether one of these idle keep-alive connections has bytes waiting: an answer nobody asked
+/// for, which libcurl 7.x would hand to the next request on that connection as its response. One
+/// poll() for all of them; an orderly close (recv returns 0) is not counted, libcurl notices that
+/// by itself. At most max_checked_sockets are looked at.
+inline bool has_unread_input(std::span<const curl_socket_t> sockets) noexcept {
 #ifndef _WIN32
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return false;
-  char byte;
-  return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+  pollfd set[max_checked_sockets];
+  nfds_t count = 0;
+  for (curl_socket_t fd : sockets) {
+    if (count == max_checked_sockets) break;
+    if (fd != CURL_SOCKET_BAD) set[count++] = pollfd{fd, POLLIN, 0};
+  }
+  if (count == 0 || ::poll(set, count, 0) <= 0) return false;
+  for (nfds_t i = 0; i < count; ++i) {
+    char byte;
+    if ((set[i].revents & POLLIN) && ::recv(set[i].fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+      return true;
+  }
+  return false;
 #else
-  (void)fd;
+  (void)sockets;
   return false;
 #endif
 }
@@ -1105,7 +1118,10 @@ inline curl_socket_t kept_socket(CURL* easy, CURLcode code) noexcept {
 inline result<http::response> finish(CURL* easy, CURLcode code, exchange& x,
                                      const http::request& request, std::string_view url,
                                      const char* error_buffer) {
-  if (code != CURLE_OK && !(x.error_body_cut() && !x.failure())) {
+  // A non-2xx body cut at the limit ends libcurl's transfer with a write error, yet it is a
+  // response (unless something else failed too).
+  const bool cut_error_body = x.error_body_cut() && !x.failure();
+  if (code != CURLE_OK && !cut_error_body) {
     if (x.failure()) return *x.failure();
     // Nothing left this host unless libcurl got to the point of sending (pretransfer time is set
     // just before the request goes out).
@@ -1261,7 +1277,7 @@ struct session {
   /// made.
   bool drop_connection_with_unread_input() noexcept {
     const curl_socket_t fd = std::exchange(idle_socket, CURL_SOCKET_BAD);
-    if (fd == CURL_SOCKET_BAD || !detail::has_unread_input(fd)) return true;
+    if (!detail::has_unread_input(std::span(&fd, 1))) return true;
     ::curl_multi_cleanup(multi);
     multi = ::curl_multi_init();
     return multi != nullptr;
@@ -1424,10 +1440,7 @@ class transport {
       }
     }
     // The connection that stays cached after a completed transfer; checked before the next one.
-    curl_socket_t active = CURL_SOCKET_BAD;
-    if (!stopped && code == CURLE_OK &&
-        ::curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &active) == CURLE_OK)
-      session_->idle_socket = active;
+    if (!stopped) session_->idle_socket = detail::kept_socket(easy, code);
     ::curl_multi_remove_handle(multi, easy);  // an unfinished transfer's connection is closed here
     return !stopped;
   }
@@ -1725,16 +1738,14 @@ class multi_transport {
   void remember_kept_socket(curl_socket_t fd) {
     if (fd == CURL_SOCKET_BAD) return;
     if (std::find(kept_sockets_.begin(), kept_sockets_.end(), fd) != kept_sockets_.end()) return;
-    if (kept_sockets_.size() >= 64) kept_sockets_.erase(kept_sockets_.begin());
+    if (kept_sockets_.size() >= detail::max_checked_sockets)
+      kept_sockets_.erase(kept_sockets_.begin());
     kept_sockets_.push_back(fd);
   }
   /// Whether a remembered socket has bytes waiting. A socket libcurl has since closed, or one now
   /// busy with a transfer, can only make this say yes: a fresh connection more, never a wrong
   /// answer.
-  bool cache_has_unread_input() const {
-    return std::any_of(kept_sockets_.begin(), kept_sockets_.end(),
-                       [](curl_socket_t fd) { return detail::has_unread_input(fd); });
-  }
+  bool cache_has_unread_input() const { return detail::has_unread_input(kept_sockets_); }
 
   transport_options options_;
   CURLM* multi_ = nullptr;

@@ -16,6 +16,8 @@
 
 #include <httplib.h>
 
+#include "../support/loopback.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -89,32 +91,6 @@ class temp_file {
 
  private:
   std::string path_;
-};
-
-/// A flag handlers poll while they stall on purpose; set when the owning server shuts down.
-class stop_flag {
- public:
-  void set() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-  }
-  /// Sleeps for `d` or until the server stops; true when the full time elapsed.
-  bool sleep_for(std::chrono::milliseconds d) {
-    std::unique_lock lock(mutex_);
-    return !cv_.wait_for(lock, d, [&] { return stopping_; });
-  }
-  bool stopping() {
-    std::lock_guard lock(mutex_);
-    return stopping_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
 };
 
 /// cpp-httplib server on 127.0.0.1:<ephemeral>. Register handlers on `server()`, then start().
@@ -222,18 +198,10 @@ class raw_server {
   using responder = std::function<raw_reply(const raw_request&)>;
 
   explicit raw_server(responder respond) : respond_(std::move(respond)) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    if (listener_ < 0 ||
-        ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(listener_, 16) != 0)
-      return;
-    socklen_t length = sizeof address;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    loopback_listener listener = listen_on_loopback();
+    if (listener.fd < 0) return;
+    listener_ = listener.fd;
+    port_ = listener.port;
     thread_ = std::thread([this] { run(); });
   }
   ~raw_server() {
@@ -329,15 +297,6 @@ class raw_server {
     }
   }
 
-  static std::uint64_t content_length(const std::string& head) {
-    std::string lower;
-    for (char c : head)
-      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    std::size_t at = lower.find("\r\ncontent-length:");
-    if (at == std::string::npos) return 0;
-    return std::strtoull(lower.c_str() + at + 17, nullptr, 10);
-  }
-
   responder respond_;
   int listener_ = -1;
   int port_ = 0;
@@ -399,13 +358,5 @@ class stalled_listener {
   int port_ = 0;
   std::vector<int> fillers_;
 };
-
-/// Resident memory of this process in bytes (from /proc/self/statm).
-inline std::uint64_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::uint64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-}
 
 }  // namespace test

@@ -34,33 +34,13 @@
 #include <utility>
 #include <vector>
 
+#include "../support/loopback.hpp"
+
 namespace hostile {
 
-/// Set once when the server shuts down; sleepers wake at once.
-class stop_flag {
- public:
-  void set() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-  }
-  bool stopping() {
-    std::lock_guard lock(mutex_);
-    return stopping_;
-  }
-  /// Sleeps for `d` or until the flag is set; true when the full time elapsed.
-  bool sleep_for(std::chrono::milliseconds d) {
-    std::unique_lock lock(mutex_);
-    return !cv_.wait_for(lock, d, [&] { return stopping_; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-};
+using test::content_length;
+using test::resident_bytes;
+using test::stop_flag;
 
 /// What the server did, shared by all its connections.
 struct server_stats {
@@ -187,16 +167,6 @@ class connection {
     return false;
   }
 
-  static std::uint64_t content_length(const std::string& head) {
-    std::string lower;
-    lower.reserve(head.size());
-    for (char c : head)
-      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    std::size_t at = lower.find("\r\ncontent-length:");
-    if (at == std::string::npos) return 0;
-    return std::strtoull(lower.c_str() + at + 17, nullptr, 10);
-  }
-
   int fd_;
   int number_;
   stop_flag& stop_;
@@ -211,18 +181,10 @@ class server {
   using script = std::function<void(connection&)>;
 
   explicit server(script run) : script_(std::move(run)) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    if (listener_ < 0 ||
-        ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(listener_, 16) != 0)
-      return;
-    socklen_t length = sizeof address;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    test::loopback_listener listener = test::listen_on_loopback();
+    if (listener.fd < 0) return;
+    listener_ = listener.fd;
+    port_ = listener.port;
     acceptor_ = std::thread([this] { accept_loop(); });
   }
   ~server() {
@@ -357,13 +319,6 @@ inline server::script always(std::string bytes) {
 // Memory
 
 /// Resident memory of this process in bytes (from /proc/self/statm).
-inline std::uint64_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::uint64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-}
-
 /// Samples the resident size every millisecond on a thread of its own, from construction to
 /// stop(): the peak growth above the starting size, even if the memory is freed again before the
 /// measured call returns.

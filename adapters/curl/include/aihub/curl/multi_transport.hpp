@@ -303,16 +303,14 @@ class multi_transport {
   void remember_kept_socket(curl_socket_t fd) {
     if (fd == CURL_SOCKET_BAD) return;
     if (std::find(kept_sockets_.begin(), kept_sockets_.end(), fd) != kept_sockets_.end()) return;
-    if (kept_sockets_.size() >= 64) kept_sockets_.erase(kept_sockets_.begin());
+    if (kept_sockets_.size() >= detail::max_checked_sockets)
+      kept_sockets_.erase(kept_sockets_.begin());
     kept_sockets_.push_back(fd);
   }
   /// Whether a remembered socket has bytes waiting. A socket libcurl has since closed, or one now
   /// busy with a transfer, can only make this say yes: a fresh connection more, never a wrong
   /// answer.
-  bool cache_has_unread_input() const {
-    return std::any_of(kept_sockets_.begin(), kept_sockets_.end(),
-                       [](curl_socket_t fd) { return detail::has_unread_input(fd); });
-  }
+  bool cache_has_unread_input() const { return detail::has_unread_input(kept_sockets_); }
 
   transport_options options_;
   CURLM* multi_ = nullptr;

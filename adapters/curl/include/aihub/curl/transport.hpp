@@ -81,6 +81,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -122,7 +123,7 @@ struct session {
   /// made.
   bool drop_connection_with_unread_input() noexcept {
     const curl_socket_t fd = std::exchange(idle_socket, CURL_SOCKET_BAD);
-    if (fd == CURL_SOCKET_BAD || !detail::has_unread_input(fd)) return true;
+    if (!detail::has_unread_input(std::span(&fd, 1))) return true;
     ::curl_multi_cleanup(multi);
     multi = ::curl_multi_init();
     return multi != nullptr;
@@ -285,10 +286,7 @@ class transport {
       }
     }
     // The connection that stays cached after a completed transfer; checked before the next one.
-    curl_socket_t active = CURL_SOCKET_BAD;
-    if (!stopped && code == CURLE_OK &&
-        ::curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &active) == CURLE_OK)
-      session_->idle_socket = active;
+    if (!stopped) session_->idle_socket = detail::kept_socket(easy, code);
     ::curl_multi_remove_handle(multi, easy);  // an unfinished transfer's connection is closed here
     return !stopped;
   }

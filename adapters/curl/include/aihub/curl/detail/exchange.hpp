@@ -943,17 +943,30 @@ inline void collect_all_secrets(exchange& x, const transport_options& config,
   }
 }
 
-/// Whether an idle keep-alive connection has bytes waiting: an answer nobody asked for, which
-/// libcurl 7.x would hand to the next request on that connection as its response. An orderly close
-/// (recv returns 0) is not counted: libcurl notices that by itself.
-inline bool has_unread_input(curl_socket_t fd) noexcept {
+/// The most idle connections checked at once by has_unread_input.
+inline constexpr std::size_t max_checked_sockets = 64;
+
+/// Whether one of these idle keep-alive connections has bytes waiting: an answer nobody asked
+/// for, which libcurl 7.x would hand to the next request on that connection as its response. One
+/// poll() for all of them; an orderly close (recv returns 0) is not counted, libcurl notices that
+/// by itself. At most max_checked_sockets are looked at.
+inline bool has_unread_input(std::span<const curl_socket_t> sockets) noexcept {
 #ifndef _WIN32
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return false;
-  char byte;
-  return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+  pollfd set[max_checked_sockets];
+  nfds_t count = 0;
+  for (curl_socket_t fd : sockets) {
+    if (count == max_checked_sockets) break;
+    if (fd != CURL_SOCKET_BAD) set[count++] = pollfd{fd, POLLIN, 0};
+  }
+  if (count == 0 || ::poll(set, count, 0) <= 0) return false;
+  for (nfds_t i = 0; i < count; ++i) {
+    char byte;
+    if ((set[i].revents & POLLIN) && ::recv(set[i].fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+      return true;
+  }
+  return false;
 #else
-  (void)fd;
+  (void)sockets;
   return false;
 #endif
 }
@@ -970,7 +983,10 @@ inline curl_socket_t kept_socket(CURL* easy, CURLcode code) noexcept {
 inline result<http::response> finish(CURL* easy, CURLcode code, exchange& x,
                                      const http::request& request, std::string_view url,
                                      const char* error_buffer) {
-  if (code != CURLE_OK && !(x.error_body_cut() && !x.failure())) {
+  // A non-2xx body cut at the limit ends libcurl's transfer with a write error, yet it is a
+  // response (unless something else failed too).
+  const bool cut_error_body = x.error_body_cut() && !x.failure();
+  if (code != CURLE_OK && !cut_error_body) {
     if (x.failure()) return *x.failure();
     // Nothing left this host unless libcurl got to the point of sending (pretransfer time is set
     // just before the request goes out).
