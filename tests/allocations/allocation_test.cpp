@@ -1,8 +1,7 @@
 // How many heap allocations building a request costs. The library promises at most two per
 // request (target inline, all headers in one buffer, the JSON body) and none when the caller
 // reuses a request object, so these counts are part of its contract, not a benchmark.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest/doctest.h>
+#include "../support/doctest_main.hpp"
 
 #include <aihub/aihub.hpp>
 #include <cstdio>
@@ -86,7 +85,7 @@ TEST_CASE("createBatch: at most two allocations, none when the request is reused
   check_allocations(create_batch{.name = "invoices 2024-Q3"}, 2);
 }
 
-TEST_CASE("uploadMultipartPart: one allocation (headers); the file path is shared, not copied") {
+TEST_CASE("uploadMultipartPart: one allocation (headers), the file path is shared, not copied") {
   upload_part op{.session_id = "ms_3f9d2c7a1b8e4f60a5d9c2b7e1f4a8d3",
                  .part_num = 42,
                  .content = http::file_slice{"/data/incoming/scans/invoice-archive-2024.tar",
@@ -108,7 +107,7 @@ TEST_CASE("GET operations with ids allocate only their header buffer") {
   check_allocations(get_run{.run_id = "run-6a1f0b9e-3c2d-4e5f-8a7b-0c1d2e3f4a5b"}, 1);
 }
 
-TEST_CASE("a successful check allocates nothing; a failing one allocates its error") {
+TEST_CASE("a successful check allocates nothing, a failing one allocates its error") {
   CHECK(count_allocations([] { CHECK(check_positive("batch_id", 5)); }) == 0);
   CHECK(count_allocations([] { CHECK_FALSE(check_positive("batch_id", 0)); }) > 0);
 }

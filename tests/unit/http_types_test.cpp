@@ -92,7 +92,7 @@ TEST_CASE("target_string holds short targets inline and spills long ones intact"
   CHECK(at_capacity == exact + "b");
 }
 
-TEST_CASE("shared_text: copies share one string; comparisons read the text") {
+TEST_CASE("shared_text: copies share one string, comparisons read the text") {
   http::shared_text a(std::string("/data/file.bin"));
   http::shared_text b = a;
   CHECK(b.c_str() == a.c_str());  // the same buffer, not a copy
