@@ -183,6 +183,9 @@ struct multipart_session {
   std::string session_id{};
   std::int64_t part_size = 0;
   std::string location{};  ///< "<API-ROOT>/v2/batches/multipart-upload/sessions/<SESSION-ID>"
+  /// The answer's Date header, verbatim: the server's clock when the session opened, which proves
+  /// that a file found in a listing later was stored by this upload and is not an older version.
+  std::string date{};
   static constexpr auto json_fields() {
     using t = multipart_session;
     return json::fields(json::required("session_id", &t::session_id),
@@ -248,11 +251,6 @@ struct multipart_layout {
 // Operations
 
 namespace detail {
-inline result<void> check_optional_text(std::string_view field,
-                                        const std::optional<std::string>& v) {
-  if (v) AIHUB_TRY(check_not_empty(field, *v));
-  return {};
-}
 inline void write_batch_target(http::target_string& out, std::int64_t batch_id) {
   url::target_writer(out).path("/v2/batches").segment(batch_id);
 }
@@ -280,7 +278,7 @@ struct create_batch {
 
   result<void> validate(const settings& s) const {
     AIHUB_TRY(name.validate("name"));
-    AIHUB_TRY(detail::check_optional_text("workspace", workspace));
+    AIHUB_TRY(check_optional_text("workspace", workspace));
     if (s.service_account && !workspace)
       return validation_error("workspace", "is required when calling as a service account");
     return {};
@@ -311,8 +309,8 @@ struct list_batches {
   std::optional<std::int64_t> offset{};
 
   result<void> validate(const settings&) const {
-    AIHUB_TRY(detail::check_optional_text("workspace", workspace));
-    AIHUB_TRY(detail::check_optional_text("username", username));
+    AIHUB_TRY(check_optional_text("workspace", workspace));
+    AIHUB_TRY(check_optional_text("username", username));
     if (limit) AIHUB_TRY(check_non_negative("limit", *limit));
     if (offset) AIHUB_TRY(check_non_negative("offset", *offset));
     return {};
@@ -391,7 +389,7 @@ struct list_files {
   result<void> validate(const settings&) const {
     AIHUB_TRY(check_positive("batch_id", batch_id));
     if (page_size) AIHUB_TRY(check_non_negative("page_size", *page_size));
-    return detail::check_optional_text("start_token", start_token);
+    return check_optional_text("start_token", start_token);
   }
   void write_target(http::target_string& out) const {
     url::target_writer t(out);
@@ -492,6 +490,7 @@ struct start_multipart_upload {
     if (session.part_size < 1)
       return make_error(error_kind::decode, "part_size must be positive", "part_size");
     session.location = std::string(response.headers.get("Location"));
+    session.date = std::string(response.headers.get("Date"));
     return {};
   }
 };

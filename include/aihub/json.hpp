@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "aihub/detail/utf8.hpp"
 #include "aihub/result.hpp"
 
 AIHUB_NAMESPACE_BEGIN
@@ -200,13 +201,25 @@ class writer {
     out_.append(text);
   }
 
-  /// Appends `s` as a JSON string: quotes, backslash and control characters escaped; other bytes
-  /// (UTF-8 included) copied as they are.
+  /// Appends `s` as a JSON string: quotes, backslash and control characters escaped, well-formed
+  /// UTF-8 copied as it is. A byte that does not begin a well-formed UTF-8 sequence is written as
+  /// U+FFFD: the requests validate their text first, so this never changes what a caller meant
+  /// to send, but the writer on its own can never produce a document that is not JSON.
   static void append_quoted(std::string& out, std::string_view s) {
     out.push_back('"');
     std::size_t run = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
       unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x80) {
+        if (std::size_t len = ::aihub::detail::utf8_sequence_length(s, i); len != 0) {
+          i += len - 1;
+          continue;
+        }
+        out.append(s.data() + run, i - run);
+        out.append("\xEF\xBF\xBD");
+        run = i + 1;
+        continue;
+      }
       if (c >= 0x20 && c != '"' && c != '\\') continue;
       out.append(s.data() + run, i - run);
       run = i + 1;

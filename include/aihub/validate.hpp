@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "aihub/detail/ascii.hpp"
+#include "aihub/detail/utf8.hpp"
 #include "aihub/result.hpp"
 
 AIHUB_NAMESPACE_BEGIN
@@ -18,37 +19,10 @@ AIHUB_NAMESPACE_BEGIN
 /// values above U+10FFFF are invalid).
 constexpr std::int64_t utf8_length(std::string_view text) noexcept {
   std::int64_t count = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    unsigned char lead = static_cast<unsigned char>(text[i]);
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (lead < 0x80) {
-      len = 1;
-    } else if (lead >= 0xC2 && lead <= 0xDF) {
-      len = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      len = 3;
-      if (lead == 0xE0) lo = 0xA0;
-      if (lead == 0xED) hi = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      len = 4;
-      if (lead == 0xF0) lo = 0x90;
-      if (lead == 0xF4) hi = 0x8F;
-    } else {
-      return -1;
-    }
-    if (text.size() - i < len) return -1;
-    if (len > 1) {
-      unsigned char second = static_cast<unsigned char>(text[i + 1]);
-      if (second < lo || second > hi) return -1;
-      for (std::size_t k = 2; k < len; ++k) {
-        unsigned char c = static_cast<unsigned char>(text[i + k]);
-        if (c < 0x80 || c > 0xBF) return -1;
-      }
-    }
+  for (std::size_t i = 0; i < text.size(); ++count) {
+    const std::size_t len = detail::utf8_sequence_length(text, i);
+    if (len == 0) return -1;
     i += len;
-    ++count;
   }
   return count;
 }
@@ -124,14 +98,36 @@ inline result<void> check_not_empty(std::string_view field, std::string_view val
   return {};
 }
 
-/// An id that becomes one path segment: non-empty, no control characters, and not "." or ".."
-/// (which a proxy normalising dot-segments would turn into another resource).
+/// Text that may be empty: it must be valid UTF-8 (no overlong forms, no UTF-16 surrogates, nothing
+/// above U+10FFFF), because it travels in JSON or in a URL, and a server decodes both as UTF-8.
+inline result<void> check_utf8(std::string_view field, std::string_view value) {
+  if (utf8_length(value) < 0) return validation_error(field, "must be valid UTF-8");
+  return {};
+}
+
+/// The rule for every free-text field of every operation (workspace, username, app name, tags,
+/// page tokens...): present and valid UTF-8. One rule in one place, so no field can slip through.
+inline result<void> check_text(std::string_view field, std::string_view value) {
+  if (value.empty()) return validation_error(field, "must not be empty");
+  return check_utf8(field, value);
+}
+
+template <class Optional>
+result<void> check_optional_text(std::string_view field, const Optional& value) {
+  if (value) return check_text(field, *value);
+  return {};
+}
+
+/// An id that becomes one path segment: non-empty, valid UTF-8, no control characters, and not "."
+/// or ".." (which a proxy normalising dot-segments would turn into another resource).
 inline result<void> check_path_id(std::string_view field, std::string_view value) {
-  if (!value.empty() && value != "." && value != ".." && !rules::header_value_problem(value))
+  if (!value.empty() && value != "." && value != ".." && !rules::header_value_problem(value) &&
+      utf8_length(value) >= 0)
     return {};
   AIHUB_TRY(check_not_empty(field, value));
   if (value == "." || value == "..") return validation_error(field, "must not be '.' or '..'");
-  return check(field, rules::header_value_problem(value));
+  AIHUB_TRY(check(field, rules::header_value_problem(value)));
+  return check_utf8(field, value);
 }
 
 namespace detail {

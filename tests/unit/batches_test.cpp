@@ -274,6 +274,21 @@ TEST_CASE("validation: every bad input is refused before anything is built") {
        "parts"},
       {"abort without session", build_request(abort_multipart_upload{.session_id = ""}, s),
        "session_id"},
+      // Every free-text field must be UTF-8 a server can decode: cut short, overlong, surrogate,
+      // above U+10FFFF.
+      {"workspace cut short", build_request(create_batch{.name = "x", .workspace = "w\xC3"}, s),
+       "workspace"},
+      {"workspace with a surrogate",
+       build_request(create_batch{.name = "x", .workspace = "\xED\xA0\x80"}, s), "workspace"},
+      {"list workspace overlong", build_request(list_batches{.workspace = "\xC0\xAF"}, s),
+       "workspace"},
+      {"list username above U+10FFFF",
+       build_request(list_batches{.username = "\xF4\x90\x80\x80"}, s), "username"},
+      {"start token not UTF-8", build_request(list_files{.batch_id = 1, .start_token = "\xFF"}, s),
+       "start_token"},
+      {"job id not UTF-8", build_request(poll_batches_job{.job_id = "j\xFF"}, s), "job_id"},
+      {"session id not UTF-8", build_request(abort_multipart_upload{.session_id = "\xE2\x82"}, s),
+       "session_id"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.what);
@@ -281,6 +296,12 @@ TEST_CASE("validation: every bad input is refused before anything is built") {
     CHECK(c.outcome.error().kind == error_kind::validation);
     CHECK(c.outcome.error().field == c.field);
     CHECK(c.outcome.error().message.rfind(std::string(c.field) + ": ", 0) == 0);
+    if (std::string_view(c.what).find("UTF-8") != std::string_view::npos ||
+        std::string_view(c.what).find("surrogate") != std::string_view::npos ||
+        std::string_view(c.what).find("overlong") != std::string_view::npos ||
+        std::string_view(c.what).find("U+10FFFF") != std::string_view::npos ||
+        std::string_view(c.what).find("cut short") != std::string_view::npos)
+      CHECK(c.outcome.error().message == std::string(c.field) + ": must be valid UTF-8");
   }
 }
 
@@ -560,7 +581,8 @@ TEST_CASE("decode: the nlohmann codec gives the same results as the built-in one
       {R"({"batches":[]} x)", false},
   };
   for (const auto& entry : bodies) {
-    const char* body = entry.first;  // a named variable: clang 14 cannot capture a structured binding
+    const char* body =
+        entry.first;  // a named variable: clang 14 cannot capture a structured binding
     const bool good = entry.second;
     CAPTURE(body);
     auto builtin = decode_response(list_batches{}, ok(200, body));

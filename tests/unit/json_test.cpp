@@ -1162,7 +1162,16 @@ TEST_CASE("json writer: string escaping") {
       {"\x7F", "\"\x7F\""},
       {"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80",
        "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\""},
-      {"\xFF", "\"\xFF\""},  // bytes are not validated on the way out
+      // What is not well-formed UTF-8 goes out as U+FFFD, one per byte, so the output is JSON.
+      {"\xFF", "\"\xEF\xBF\xBD\""},
+      {"a\xC0\xAF"
+       "b",
+       "\"a\xEF\xBF\xBD\xEF\xBF\xBD"
+       "b\""},                                                                       // overlong '/'
+      {"\xED\xA0\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""},                  // a surrogate
+      {"\xF4\x90\x80\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""},  // > U+10FFFF
+      {"\xE2\x82", "\"\xEF\xBF\xBD\xEF\xBF\xBD\""},                                  // cut short
+      {"\xE2\x82\xAC\xFF\"", "\"\xE2\x82\xAC\xEF\xBF\xBD\\\"\""},  // then an escape
   };
   for (const auto& r : rows) {
     INFO("input: ", shown(r.in));
