@@ -24,6 +24,8 @@ int exit_status_for(const aihub::error& e) {
       return e.retryable ? exit_status::transport : exit_status::deadline;
     case aihub::error_kind::cancelled:
       return exit_status::interrupted;
+    case aihub::error_kind::local_input:
+      return exit_status::local_input;
     case aihub::error_kind::transport:
     case aihub::error_kind::decode:
     case aihub::error_kind::protocol:

@@ -25,6 +25,7 @@ inline constexpr int usage = 2;          ///< usage or validation error; nothing
 inline constexpr int api_error = 3;      ///< error status, FAILED/CANCELLED on --wait, failed part
 inline constexpr int transport = 4;      ///< no usable answer: network, invalid JSON, protocol
 inline constexpr int deadline = 5;       ///< a wait ran out of time
+inline constexpr int local_input = 6;    ///< a local file was unreadable or changed while sent
 inline constexpr int interrupted = 130;  ///< Ctrl-C
 }  // namespace exit_status
 

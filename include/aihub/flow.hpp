@@ -13,6 +13,7 @@
 #include <optional>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "aihub/http.hpp"
 #include "aihub/operation.hpp"
@@ -67,7 +68,9 @@ class call {
   using value_type = typename Op::response_type;
 
   call(Op op, const call_context& context, std::uint64_t id = 0)
-      : op_(std::move(op)), context_(&context), id_(id), jitter_(seed_for(context, id)) {}
+      : op_(std::move(op)), context_(&context), id_(id), jitter_(seed_for(context, id)) {
+    if constexpr (operation_with_secrets<Op>) op_.collect_secrets(secrets_);
+  }
   call(Op, const call_context&&, std::uint64_t = 0) = delete;  // the context must outlive the call
 
   step next(time_point now) {
@@ -125,6 +128,9 @@ class call {
     result<value_type> decoded = response ? decode_response(op_, *response)
                                           : result<value_type>(tag(std::move(response).error()));
     if (!decoded) {
+      error& failure = decoded.error();
+      scrub_error(failure, context_->config ? std::string_view(context_->config->token) : "",
+                  secrets_);
       auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - first_attempt_);
       if (auto delay =
               next_retry_delay(context_->retry, Op::endpoint_info, attempts_, decoded.error(),
@@ -134,6 +140,11 @@ class call {
         state_ = state::backing_off;
         return;
       }
+    }
+    if (!decoded) {
+      error e = std::move(decoded).error();
+      note_outcome_unknown(e, Op::endpoint_info);
+      decoded = result<value_type>(std::move(e));
     }
     outcome_ = std::move(decoded);
     state_ = state::done;
@@ -180,6 +191,7 @@ class call {
   time_point retry_at_{};
   std::optional<error> last_error_;
   std::optional<result<value_type>> outcome_;
+  std::vector<std::string> secrets_;  ///< scrubbed from the server's words in errors
 };
 
 }  // namespace flow

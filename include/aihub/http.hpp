@@ -318,6 +318,8 @@ class byte_reader {
   virtual result<void> rewind() {
     return make_error(error_kind::protocol, "this body cannot be rewound for a retry");
   }
+  /// Where the bytes come from, for dumps ("/data/a.pdf from offset 0"); empty when unnamed.
+  virtual std::string describe() const { return {}; }
 };
 
 /// No body at all (GET, DELETE).
@@ -379,8 +381,15 @@ struct request {
   target_string target{};
   header_list headers{};
   http::body body{};
+  /// Values the body carries that must never be shown (PDF passwords, secret values): dumps and
+  /// transports replace them wherever they would print them, as they do the Authorization value.
+  /// Filled by build_request from the operation; empty for most requests.
+  std::vector<std::string> secrets{};
 
-  friend bool operator==(const request&, const request&) = default;
+  /// Equal when the same bytes would go out: `secrets` says how a request is shown, not what it is.
+  friend bool operator==(const request& a, const request& b) {
+    return a.verb == b.verb && a.target == b.target && a.headers == b.headers && a.body == b.body;
+  }
 };
 
 struct response {
@@ -407,7 +416,87 @@ inline std::string redacted_value(std::string_view name, std::string_view value)
   return "<redacted>";
 }
 
+/// Secrets shorter than this are not scrubbed from free text: replacing every "ab" would mangle a
+/// message while protecting nothing worth the name. JSON string values equal to a secret are
+/// redacted whatever their length.
+inline constexpr std::size_t min_scrubbed_secret_length = 4;
+
+/// Replaces every occurrence of each secret in `text` with "<redacted>".
+inline void scrub_secrets(std::string& text, std::span<const std::string> secrets) {
+  for (const std::string& secret : secrets) {
+    if (secret.size() < min_scrubbed_secret_length) continue;
+    for (std::size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + 10))
+      text.replace(at, secret.size(), "<redacted>");
+  }
+}
+
 namespace detail {
+/// JSON text with every string value equal to one of the secrets written as "<redacted>". The
+/// secret is looked for in the escaped form the library's writer gives it (what is in the body).
+inline void append_json_quoted_plain(std::string& out, std::string_view text);
+
+inline std::string redact_json_strings(std::string_view json,
+                                       std::span<const std::string> secrets) {
+  std::string out(json);
+  std::string quoted;
+  for (const std::string& secret : secrets) {
+    quoted.clear();
+    append_json_quoted_plain(quoted, secret);
+    for (std::size_t at = out.find(quoted); at != std::string::npos; at = out.find(quoted, at)) {
+      // A match preceded by an odd run of backslashes is an escaped quote inside another string.
+      std::size_t slashes = 0;
+      while (slashes < at && out[at - 1 - slashes] == '\\') ++slashes;
+      if (slashes % 2 == 1) {
+        at += 1;
+        continue;
+      }
+      out.replace(at, quoted.size(), "\"<redacted>\"");
+      at += 12;
+    }
+  }
+  scrub_secrets(out, secrets);  // the same value elsewhere (inside a longer string, say)
+  return out;
+}
+
+inline void append_json_quoted_plain(std::string& out, std::string_view text) {
+  // The escaping json::writer applies (quote, backslash and controls; everything else copied), so
+  // a secret is found in a body in exactly the form the writer gave it.
+  out.push_back('"');
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      constexpr char hex[] = "0123456789abcdef";
+      switch (c) {
+        case '\n':
+          out.append("\\n");
+          break;
+        case '\r':
+          out.append("\\r");
+          break;
+        case '\t':
+          out.append("\\t");
+          break;
+        case '\b':
+          out.append("\\b");
+          break;
+        case '\f':
+          out.append("\\f");
+          break;
+        default:
+          out.append("\\u00").push_back(hex[u >> 4]);
+          out.push_back(hex[u & 15]);
+      }
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
 inline void append_printable(std::string& out, std::string_view text, std::size_t limit) {
   std::size_t shown = text.size() < limit ? text.size() : limit;
   for (std::size_t i = 0; i < shown; ++i) {
@@ -433,8 +522,9 @@ inline void append_headers(std::string& out, const header_list& headers) {
 }
 }  // namespace detail
 
-/// A readable dump for logs and debugging, with secret header values redacted. JSON bodies are
-/// shown (up to `body_limit` bytes); binary and streamed bodies are summarised, never read.
+/// A readable dump for logs and debugging, with secret header values and the request's secrets
+/// redacted. JSON bodies are shown (up to `body_limit` bytes); binary and streamed bodies are
+/// summarised, never read.
 inline std::string to_string(const request& r, std::size_t body_limit = 2048) {
   std::string out{};
   out.append(to_string(r.verb)).append(" ").append(r.target).append("\n");
@@ -442,10 +532,14 @@ inline std::string to_string(const request& r, std::size_t body_limit = 2048) {
   struct visitor {
     std::string& out;
     std::size_t limit;
+    std::span<const std::string> secrets;
     void operator()(const no_body&) const {}
     void operator()(const json_body& j) const {
       out.push_back('\n');
-      detail::append_printable(out, j.text, limit);
+      if (secrets.empty())
+        detail::append_printable(out, j.text, limit);
+      else
+        detail::append_printable(out, detail::redact_json_strings(j.text, secrets), limit);
       out.push_back('\n');
     }
     void operator()(const bytes_view_body& v) const {
@@ -456,10 +550,14 @@ inline std::string to_string(const request& r, std::size_t body_limit = 2048) {
       out.append(" from offset ").append(std::to_string(f.offset)).append(">\n");
     }
     void operator()(const reader_body& b) const {
-      out.append("\n<").append(std::to_string(b.length)).append(" streamed bytes>\n");
+      out.append("\n<").append(std::to_string(b.length));
+      if (b.reader && !b.reader->describe().empty())
+        out.append(" bytes of ").append(b.reader->describe()).append(">\n");
+      else
+        out.append(" streamed bytes>\n");
     }
   };
-  std::visit(visitor{out, body_limit}, r.body);
+  std::visit(visitor{out, body_limit, r.secrets}, r.body);
   return out;
 }
 

@@ -5,10 +5,12 @@
 // here once.
 
 #include <concepts>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "aihub/http.hpp"
 #include "aihub/json.hpp"
@@ -56,6 +58,40 @@ concept operation_with_content = operation<Op> && requires(const Op& op) {
 template <class Op>
 concept operation_with_body = operation_with_json_body<Op> || operation_with_content<Op>;
 
+/// An operation whose request carries secrets (PDF passwords, secret values): it lists them, and
+/// the built request keeps them in http::request::secrets so nothing prints them.
+template <class Op>
+concept operation_with_secrets = operation<Op> &&
+    requires(const Op& op, std::vector<std::string>& out) {
+  op.collect_secrets(out);
+};
+
+/// Removes the token and the request's secrets from every text of an error that may hold the
+/// server's words (a server echoing the request headers or body back in its message).
+inline void scrub_error(error& e, std::string_view token, std::span<const std::string> secrets) {
+  auto scrub = [&](std::string& text) {
+    if (text.empty()) return;
+    if (token.size() >= http::min_scrubbed_secret_length)
+      for (std::size_t at = text.find(token); at != std::string::npos; at = text.find(token, at))
+        text.replace(at, token.size(), "<redacted>");
+    http::scrub_secrets(text, secrets);
+  };
+  scrub(e.message);
+  scrub(e.server_message);
+  scrub(e.retry_after);
+}
+
+/// Marks the error of a request that is not idempotent and whose outcome is unknown: it went out,
+/// no usable answer came back, and it is not resent (that could apply it twice).
+inline void note_outcome_unknown(error& e, const endpoint& ep) {
+  if (ep.idempotent || e.not_sent || e.may_have_been_applied) return;
+  if (e.kind != error_kind::transport && e.kind != error_kind::timeout) return;
+  e.may_have_been_applied = true;
+  e.message.append("; ")
+      .append(ep.operation_id)
+      .append(" is not idempotent, so it was not resent: the server may have applied it");
+}
+
 /// Content-Type sent with a body: JSON text is JSON, everything else is a file's raw bytes.
 inline std::string_view content_type_of(const http::body& b) noexcept {
   return std::holds_alternative<http::json_body>(b) ? "application/json"
@@ -86,6 +122,8 @@ result<void> write_request(http::request& out, const Op& op, const settings& s,
   } else {
     out.body = http::no_body{};
   }
+  out.secrets.clear();
+  if constexpr (operation_with_secrets<Op>) op.collect_secrets(out.secrets);
 
   struct entry {
     std::string_view name, value, value_more;
@@ -258,9 +296,17 @@ result<typename Op::response_type> execute(Transport& transport, const Op& op, c
   if (!response) {
     error e = std::move(response).error();
     e.operation = std::string(Op::endpoint_info.operation_id);
+    note_outcome_unknown(e, Op::endpoint_info);
+    scrub_error(e, s.token, request->secrets);
     return e;
   }
-  return decode_response(op, *response, codec);
+  auto decoded = decode_response(op, *response, codec);
+  if (!decoded) {
+    error e = std::move(decoded).error();
+    scrub_error(e, s.token, request->secrets);
+    return e;
+  }
+  return decoded;
 }
 
 AIHUB_NAMESPACE_END

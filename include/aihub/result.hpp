@@ -24,6 +24,7 @@ enum class error_kind : std::uint8_t {
   decode,       ///< the response body is not what the spec promises
   protocol,     ///< the server broke a rule of a flow (a repeated page token, a session it lost...)
   failed,       ///< a job or run the caller waited for ended FAILED or CANCELLED
+  local_input,  ///< a local file could not be read, or changed while it was being sent
 };
 
 constexpr std::string_view to_string(error_kind kind) noexcept {
@@ -44,6 +45,8 @@ constexpr std::string_view to_string(error_kind kind) noexcept {
       return "protocol";
     case error_kind::failed:
       return "failed";
+    case error_kind::local_input:
+      return "local_input";
   }
   return "unknown";
 }
@@ -60,6 +63,9 @@ struct error {
   bool retryable = false;      ///< 429, 502-504 and connection failures; see retry policies
   bool not_sent = false;    ///< the request surely never reached the server (DNS, connect refused)
   std::string retry_after;  ///< the server's Retry-After header, verbatim, when it sent one
+  /// The request is not idempotent, its answer never arrived and it was not resent: the server may
+  /// or may not have applied it (a batch or a run may exist). Check before trying again.
+  bool may_have_been_applied = false;
 
   friend bool operator==(const error&, const error&) = default;
 
@@ -123,6 +129,10 @@ class [[nodiscard]] result<void> {
   explicit operator bool() const noexcept { return has_value(); }
   void value() const { AIHUB_ASSERT(has_value()); }
   const ::aihub::error& error() const& {
+    AIHUB_ASSERT(!has_value());
+    return *failure_;
+  }
+  ::aihub::error& error() & {
     AIHUB_ASSERT(!has_value());
     return *failure_;
   }
@@ -193,6 +203,10 @@ class [[nodiscard]] result {
   const T* operator->() const { return &value(); }
 
   const ::aihub::error& error() const& {
+    AIHUB_ASSERT(!has_value());
+    return *std::get_if<1>(&state_);
+  }
+  ::aihub::error& error() & {
     AIHUB_ASSERT(!has_value());
     return *std::get_if<1>(&state_);
   }

@@ -132,22 +132,42 @@ inline std::optional<std::string> raw_string(const json::raw& value) {
   return out;
 }
 
-inline result<void> check_text(std::string_view field, std::string_view value) {
-  if (value.empty()) return validation_error(field, "must not be empty");
-  if (utf8_length(value) < 0) return validation_error(field, "must be valid UTF-8");
-  return {};
-}
-
-inline result<void> check_optional_text(std::string_view field,
-                                        const std::optional<std::string>& value) {
-  if (value) return check_text(field, *value);
-  return {};
-}
-
 /// An id that goes into the path: present and free of control characters (a pasted id with a
 /// trailing newline is a bug worth naming, even though the segment would be encoded).
 inline result<void> check_id(std::string_view field, std::string_view value) {
   return check_path_id(field, value);
+}
+
+/// Member names whose values are secrets wherever they appear in free-form JSON (the extras of run
+/// settings may carry PDF passwords or secret values the typed fields do not list).
+constexpr bool is_secret_member(std::string_view name) noexcept {
+  return name == "password" || name == "passwords" || name == "secret" || name == "secrets";
+}
+
+/// Collects every string in `text` that sits under a secret member, at any depth.
+inline void collect_secret_strings(std::string_view text, std::vector<std::string>& out) {
+  json::reader r(text);
+  auto walk = [&](auto& self, bool secret) -> bool {
+    switch (r.peek()) {
+      case json::value_kind::object:
+        return r.read_object([&](std::string_view key) {
+          const bool inner = secret || is_secret_member(key);
+          return self(self, inner);
+        });
+      case json::value_kind::array:
+        return r.read_array([&] { return self(self, secret); });
+      case json::value_kind::string: {
+        if (!secret) return r.skip_value();
+        std::string value;
+        if (!r.read_string(value)) return false;
+        if (!value.empty()) out.push_back(std::move(value));
+        return true;
+      }
+      default:
+        return r.skip_value();
+    }
+  };
+  (void)walk(walk, false);
 }
 
 inline std::string indexed(std::string_view prefix, std::size_t i, std::string_view suffix = {}) {
@@ -641,7 +661,7 @@ struct run_settings {
     namespace ri = detail::runs_impl;
     for (std::size_t i = 0; i < custom_keys.size(); ++i) {
       const std::string at = ri::indexed("settings.keys.custom", i);
-      AIHUB_TRY(ri::check_text(at + ".name", custom_keys[i].name));
+      AIHUB_TRY(check_text(at + ".name", custom_keys[i].name));
       for (std::size_t j = 0; j < i; ++j)
         if (custom_keys[j].name == custom_keys[i].name)
           return validation_error(
@@ -651,22 +671,21 @@ struct run_settings {
     }
     for (std::size_t i = 0; i < secret_keys.size(); ++i) {
       const std::string at = ri::indexed("settings.keys.secret", i);
-      AIHUB_TRY(ri::check_text(at + ".name", secret_keys[i].name));
+      AIHUB_TRY(check_text(at + ".name", secret_keys[i].name));
       for (std::size_t j = 0; j < i; ++j)
         if (secret_keys[j].name == secret_keys[i].name)
           return validation_error(
               at + ".name", "repeats the name of settings.keys.secret[" + std::to_string(j) + "]");
-      AIHUB_TRY(ri::check_text(at + ".secret", secret_keys[i].secret));
+      AIHUB_TRY(check_text(at + ".secret", secret_keys[i].secret));
     }
     for (std::size_t i = 0; i < pdf_passwords.size(); ++i) {
       const std::string at = ri::indexed("settings.runtime_config.instabase.pdf.passwords", i);
-      AIHUB_TRY(ri::check_text(at + ".file_name", pdf_passwords[i].file_name));
+      AIHUB_TRY(check_text(at + ".file_name", pdf_passwords[i].file_name));
       for (std::size_t j = 0; j < i; ++j)
         if (pdf_passwords[j].file_name == pdf_passwords[i].file_name)
           return validation_error(at + ".file_name",
                                   "repeats the file name of entry " + std::to_string(j));
-      if (utf8_length(pdf_passwords[i].password) < 0)
-        return validation_error(at + ".password", "must be valid UTF-8");
+      AIHUB_TRY(check_utf8(at + ".password", pdf_passwords[i].password));
     }
     if (runtime_config_extra) {
       // "instabase" may carry options beyond PDF passwords, so it is free while those are unset.
@@ -676,7 +695,7 @@ struct run_settings {
     }
     std::int64_t total = 0;
     for (std::size_t i = 0; i < tags.size(); ++i) {
-      AIHUB_TRY(ri::check_text(ri::indexed("settings.tags", i), tags[i]));
+      AIHUB_TRY(check_text(ri::indexed("settings.tags", i), tags[i]));
       total += utf8_length(tags[i]);
     }
     if (total > max_tags_length)
@@ -687,6 +706,18 @@ struct run_settings {
       AIHUB_TRY(check_extra("settings.extra", *extra, {"keys", "runtime_config", "tags"}, taken));
     }
     return {};
+  }
+
+  /// The values a dump must never show: secret keys' values, PDF passwords, and any string under a
+  /// "password", "passwords", "secret" or "secrets" member of the free-form extras.
+  void collect_secrets(std::vector<std::string>& out) const {
+    for (const auto& k : secret_keys)
+      if (!k.secret.empty()) out.push_back(k.secret);
+    for (const auto& p : pdf_passwords)
+      if (!p.password.empty()) out.push_back(p.password);
+    if (runtime_config_extra)
+      detail::runs_impl::collect_secret_strings(runtime_config_extra->text, out);
+    if (extra) detail::runs_impl::collect_secret_strings(extra->text, out);
   }
 
   /// Writes the settings object.
@@ -824,24 +855,25 @@ struct run_app {
       return validation_error("app_id", "must not be given together with app_name");
     if (!app_name && !app_id)
       return validation_error("app_name", "is required unless app_id is given");
-    AIHUB_TRY(ri::check_optional_text("app_name", app_name));
-    AIHUB_TRY(ri::check_optional_text("app_id", app_id));
-    AIHUB_TRY(ri::check_optional_text("owner", owner));
+    AIHUB_TRY(check_optional_text("app_name", app_name));
+    AIHUB_TRY(check_optional_text("app_id", app_id));
+    AIHUB_TRY(check_optional_text("owner", owner));
     if (batch_id && input_dir)
       return validation_error("input_dir", "must not be given together with batch_id");
     if (!batch_id && !input_dir)
       return validation_error("batch_id", "is required unless input_dir is given");
     if (batch_id) AIHUB_TRY(check_positive("batch_id", *batch_id));
-    AIHUB_TRY(ri::check_optional_text("input_dir", input_dir));
-    AIHUB_TRY(ri::check_optional_text("version", version));
-    AIHUB_TRY(ri::check_optional_text("output_workspace", output_workspace));
-    AIHUB_TRY(ri::check_optional_text("output_dir", output_dir));
+    AIHUB_TRY(check_optional_text("input_dir", input_dir));
+    AIHUB_TRY(check_optional_text("version", version));
+    AIHUB_TRY(check_optional_text("output_workspace", output_workspace));
+    AIHUB_TRY(check_optional_text("output_dir", output_dir));
     if (s.service_account && !output_workspace && !output_dir)
       return validation_error("output_workspace",
                               "is required unless output_dir is given when calling as a service "
                               "account (service accounts have no personal workspace)");
     return settings.validate();
   }
+  void collect_secrets(std::vector<std::string>& out) const { settings.collect_secrets(out); }
   void write_target(http::target_string& out) const { out.append("/v2/apps/runs"); }
   /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
   void write_body(std::string& text) const {
@@ -911,7 +943,7 @@ struct run_deployment {
                               "exactly one of batch_id, input_dir and manual_upstream_integration "
                               "must be given");
     if (batch_id) AIHUB_TRY(check_positive("batch_id", *batch_id));
-    AIHUB_TRY(ri::check_optional_text("input_dir", input_dir));
+    AIHUB_TRY(check_optional_text("input_dir", input_dir));
     for (auto [name, value] :
          {std::pair{"from_timestamp", from_timestamp}, std::pair{"to_timestamp", to_timestamp}}) {
       if (!value) continue;
@@ -923,10 +955,11 @@ struct run_deployment {
     }
     if (from_timestamp && to_timestamp && *from_timestamp > *to_timestamp)
       return validation_error("from_timestamp", "must not be after to_timestamp");
-    AIHUB_TRY(ri::check_optional_text("version", version));
-    AIHUB_TRY(ri::check_optional_text("output_dir", output_dir));
+    AIHUB_TRY(check_optional_text("version", version));
+    AIHUB_TRY(check_optional_text("output_dir", output_dir));
     return settings.validate();
   }
+  void collect_secrets(std::vector<std::string>& out) const { settings.collect_secrets(out); }
   void write_target(http::target_string& out) const {
     url::target_writer(out).path("/v2/apps/deployments").segment(deployment_id).path("/runs");
   }
@@ -1034,17 +1067,17 @@ struct list_runs {
 
   result<void> validate(const ::aihub::settings&) const {
     namespace ri = detail::runs_impl;
-    AIHUB_TRY(ri::check_optional_text("app_id", app_id));
-    AIHUB_TRY(ri::check_optional_text("app_name", app_name));
-    AIHUB_TRY(ri::check_optional_text("deployment_id", deployment_id));
-    AIHUB_TRY(ri::check_optional_text("username", username));
-    AIHUB_TRY(ri::check_optional_text("run_id", run_id));
+    AIHUB_TRY(check_optional_text("app_id", app_id));
+    AIHUB_TRY(check_optional_text("app_name", app_name));
+    AIHUB_TRY(check_optional_text("deployment_id", deployment_id));
+    AIHUB_TRY(check_optional_text("username", username));
+    AIHUB_TRY(check_optional_text("run_id", run_id));
     for (std::size_t i = 0; i < status.size(); ++i)
       if (status[i] == run_status::unknown)
         return validation_error(ri::indexed("status", i),
                                 "must be a known run status, not unknown");
     for (std::size_t i = 0; i < output_workspaces.size(); ++i)
-      AIHUB_TRY(ri::check_text(ri::indexed("output_workspaces", i), output_workspaces[i]));
+      AIHUB_TRY(check_text(ri::indexed("output_workspaces", i), output_workspaces[i]));
     for (auto [name, value] :
          {std::pair{"from_timestamp", from_timestamp}, std::pair{"to_timestamp", to_timestamp}}) {
       if (!value) continue;

@@ -82,6 +82,7 @@ class wait_flow {
         if (auto ok = Traits::check(*last_); !ok) {
           error e = std::move(ok).error();
           e.operation = std::string(Op::endpoint_info.operation_id);
+          if (context_->config) scrub_error(e, context_->config->token, {});
           outcome_ = result<value_type>(std::move(e));
         } else {
           outcome_ = result<value_type>(*last_);

@@ -138,6 +138,24 @@ TEST_CASE("multi_transport: sequential exchanges reuse one connection") {
   CHECK(t.connections_opened() == 1);
 }
 
+TEST_CASE("multi_transport: a POST whose answer is lost is received once, never resent") {
+  std::atomic<int> count{0};
+  test::raw_server server([&](const test::raw_request&) {
+    if (++count == 2) return test::raw_reply{"", true};  // read, then closed without an answer
+    return test::raw_reply{test::raw_server::ok_response()};
+  });
+  REQUIRE(server.ok());
+  curl::multi_transport t(test::options_for(server.root()));
+  REQUIRE(t.send(test::make(http::method::get, "/v2/warm-up")));
+  auto lost = t.send(test::make(http::method::post, "/v2/batches", http::json_body{"{}"}));
+  REQUIRE(!lost);
+  CHECK(lost.error().kind == error_kind::transport);
+  CHECK(!lost.error().not_sent);
+  auto requests = server.requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[1].connection == 2);  // a fresh connection, so libcurl has nothing to resend
+}
+
 TEST_CASE("multi_transport: the blocking send is safe from many threads at once") {
   test::http_server server;
   std::atomic<std::uint64_t> total{0};

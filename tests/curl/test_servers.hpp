@@ -192,7 +192,8 @@ struct raw_reply {
   bool close = false;
 };
 
-/// One-thread HTTP/1.1 server over plain sockets. Requests are served one at a time, in order.
+/// One-thread HTTP/1.1 server over plain sockets. Requests are served one at a time, in the order
+/// they complete, over any number of open connections.
 class raw_server {
  public:
   using responder = std::function<raw_reply(const raw_request&)>;
@@ -234,66 +235,74 @@ class raw_server {
   }
 
  private:
-  /// Waits until `fd` is readable; false when the server stops first.
-  bool wait_readable(int fd) {
-    while (!stop_.stopping()) {
-      pollfd p{fd, POLLIN, 0};
-      int ready = ::poll(&p, 1, 50);
-      if (ready > 0) return true;
-      if (ready < 0) return false;
-    }
-    return false;
-  }
-
-  void run() {
-    while (wait_readable(listener_)) {
-      int connection = ::accept(listener_, nullptr, nullptr);
-      if (connection < 0) continue;
-      int number;
-      {
-        std::lock_guard lock(mutex_);
-        number = ++connections_;
-      }
-      serve(connection, number);
-      ::close(connection);
-    }
-  }
-
-  void serve(int fd, int number) {
+  struct open_connection {
+    int fd = -1;
+    int number = 0;
     std::string pending;
+  };
+
+  // Every open connection is watched at once: a client may leave one idle in its pool and send the
+  // next request on another (libcurl does for POST), and that request must not wait on the first.
+  void run() {
+    std::vector<open_connection> open;
     char buffer[65536];
+    while (!stop_.stopping()) {
+      std::vector<pollfd> watched{{listener_, POLLIN, 0}};
+      for (const auto& c : open) watched.push_back({c.fd, POLLIN, 0});
+      int ready = ::poll(watched.data(), watched.size(), 50);
+      if (ready < 0) break;
+      if (ready == 0) continue;
+      if (watched[0].revents & POLLIN) {
+        int fd = ::accept(listener_, nullptr, nullptr);
+        if (fd >= 0) {
+          std::lock_guard lock(mutex_);
+          open.push_back({fd, ++connections_, {}});
+        }
+      }
+      for (std::size_t i = 1; i < watched.size(); ++i) {
+        if (!(watched[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        auto it = std::find_if(open.begin(), open.end(),
+                               [&](const open_connection& c) { return c.fd == watched[i].fd; });
+        if (it == open.end()) continue;
+        ssize_t n = ::recv(it->fd, buffer, sizeof buffer, 0);
+        bool keep = n > 0;
+        if (keep) {
+          it->pending.append(buffer, static_cast<std::size_t>(n));
+          keep = serve_pending(*it);
+        }
+        if (!keep) {
+          ::close(it->fd);
+          open.erase(it);
+        }
+      }
+    }
+    for (const auto& c : open) ::close(c.fd);
+  }
+
+  /// Answers every complete request `c` holds; false when the connection is to be closed.
+  bool serve_pending(open_connection& c) {
     for (;;) {
+      std::size_t end = c.pending.find("\r\n\r\n");
+      if (end == std::string::npos) return true;
       raw_request request;
-      request.connection = number;
-      std::size_t end;
-      while ((end = pending.find("\r\n\r\n")) == std::string::npos) {
-        if (!wait_readable(fd)) return;
-        ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-        if (n <= 0) return;
-        pending.append(buffer, static_cast<std::size_t>(n));
-      }
-      request.head = pending.substr(0, end + 4);
-      pending.erase(0, end + 4);
+      request.connection = c.number;
+      request.head = c.pending.substr(0, end + 4);
       std::uint64_t length = content_length(request.head);
-      while (pending.size() < length) {
-        if (!wait_readable(fd)) return;
-        ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-        if (n <= 0) return;
-        pending.append(buffer, static_cast<std::size_t>(n));
-      }
-      request.body = pending.substr(0, length);
-      pending.erase(0, length);
+      if (c.pending.size() - (end + 4) < length) return true;
+      request.body = c.pending.substr(end + 4, length);
+      c.pending.erase(0, end + 4 + length);
       {
         std::lock_guard lock(mutex_);
         requests_.push_back(request);
       }
       raw_reply reply = respond_(request);
       for (std::size_t sent = 0; sent < reply.bytes.size();) {
-        ssize_t n = ::send(fd, reply.bytes.data() + sent, reply.bytes.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) return;
+        ssize_t n =
+            ::send(c.fd, reply.bytes.data() + sent, reply.bytes.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) return false;
         sent += static_cast<std::size_t>(n);
       }
-      if (reply.close) return;
+      if (reply.close) return false;
     }
   }
 

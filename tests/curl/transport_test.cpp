@@ -82,9 +82,14 @@ TEST_CASE("every method goes out with its verb, its body and the right framing")
     CHECK(!seen.has_header("Transfer-Encoding"));
     CHECK(!seen.has_header("Expect"));
   }
-  // All of it over one keep-alive connection.
-  CHECK(server.connections() == 1);
-  CHECK(t.connections_opened() == 1);
+  // The idempotent methods share one keep-alive connection; each POST and PATCH opens its own, so
+  // libcurl can never resend one on a connection that died under it.
+  std::size_t fresh = 0;
+  for (const auto& c : cases)
+    fresh += c.verb == http::method::post || c.verb == http::method::patch;
+  CHECK(fresh == 4);
+  CHECK(server.connections() == static_cast<int>(1 + fresh));
+  CHECK(t.connections_opened() == 1 + fresh);
   CHECK(t.exchanges() == cases.size());
 }
 
@@ -690,7 +695,7 @@ TEST_CASE("a body is rewound when libcurl resends on a fresh connection") {
     const std::uint64_t length = 100000;
     auto reader = std::make_shared<pattern_reader>(length);
     auto response =
-        t.send(make(http::method::post, "/v2/upload", http::reader_body{length, reader}));
+        t.send(make(http::method::put, "/v2/upload", http::reader_body{length, reader}));
     REQUIRE_MESSAGE(response, why(response));
     CHECK(reader->rewinds == 1);
     auto requests = server.requests();
@@ -708,6 +713,46 @@ TEST_CASE("a body is rewound when libcurl resends on a fresh connection") {
     REQUIRE(!response);
     CHECK(response.error().kind == error_kind::transport);
     CHECK(server.requests().size() == 2);
+  }
+}
+
+TEST_CASE("a POST goes out once: on a fresh connection, never resent by libcurl") {
+  // The server reads the POST, then closes without a byte of answer, as a server does that
+  // applied it and died. Resending it on a new connection could apply it twice.
+  std::atomic<int> count{0};
+  test::raw_server server([&](const test::raw_request&) {
+    int n = ++count;
+    if (n == 2) return test::raw_reply{"", true};
+    return test::raw_reply{test::raw_server::ok_response()};
+  });
+  REQUIRE(server.ok());
+
+  SUBCASE("by default") {
+    curl::transport t(options_for(server.root()));
+    REQUIRE(t.send(make(http::method::get, "/v2/warm-up")));
+    auto response = t.send(make(http::method::post, "/v2/batches", http::json_body{"{}"}));
+    REQUIRE(!response);
+    CHECK(response.error().kind == error_kind::transport);
+    CHECK(!response.error().not_sent);
+    auto requests = server.requests();
+    REQUIRE(requests.size() == 2);
+    CHECK(requests[1].request_line() == "POST /v2/batches HTTP/1.1");
+    CHECK(requests[1].connection == 2);  // not the warm-up's kept-alive connection
+    // Later idempotent requests still reuse a kept-alive connection.
+    REQUIRE(t.send(make(http::method::get, "/v2/after")));
+    CHECK(server.requests().back().connection == 1);
+  }
+  SUBCASE("reuse_connections_for_post lets libcurl resend it") {
+    auto o = options_for(server.root());
+    o.reuse_connections_for_post = true;
+    curl::transport t(o);
+    REQUIRE(t.send(make(http::method::get, "/v2/warm-up")));
+    auto response = t.send(make(http::method::post, "/v2/batches", http::json_body{"{}"}));
+    REQUIRE_MESSAGE(response, why(response));
+    auto requests = server.requests();
+    REQUIRE(requests.size() == 3);  // received twice: what the default rules out
+    CHECK(requests[1].connection == 1);
+    CHECK(requests[2].connection == 2);
   }
 }
 

@@ -81,6 +81,15 @@ struct transport_options {
 
   protocol_version http_version = protocol_version::libcurl_default;
 
+  /// Whether POST and PATCH requests may go out on a kept-alive connection. By default they open a
+  /// fresh one: libcurl resends a request by itself when a reused connection turns out to be dead
+  /// before any answer byte arrives, and a server that applied a POST and then died would apply
+  /// it twice (two batches, two runs, two upload sessions for one intent). A fresh connection
+  /// costs one handshake per POST and rules that out; GET, PUT and DELETE keep reusing
+  /// connections, since sending them twice does no harm. Set this only when every POST you send
+  /// may safely be applied twice.
+  bool reuse_connections_for_post = false;
+
   /// Keep idle connections alive with TCP keep-alive probes (helps through NATs and load
   /// balancers).
   bool tcp_keepalive = true;
