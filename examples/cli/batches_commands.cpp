@@ -267,7 +267,7 @@ int batches_upload(session& s, const parsed_args& args) {
       // A part that still failed after its retries: the API (or the path to it) refused the
       // upload, and the session was aborted.
       if (e.field == "part_num" && e.kind != aihub::error_kind::validation &&
-          e.kind != aihub::error_kind::cancelled)
+          e.kind != aihub::error_kind::cancelled && e.kind != aihub::error_kind::local_input)
         status = exit_status::api_error;
       s.report(e, "upload of " + plan.path + " as '" + printable(plan.remote_name) + "'");
       if (!report.uploads.empty())

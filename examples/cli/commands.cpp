@@ -223,6 +223,9 @@ constexpr std::string_view exit_help = R"(Exit status:
        time limit), a response that is not valid JSON for the operation (decode), or a server
        that broke the protocol (e.g. a repeated page token)
   5    a --wait reached its deadline (--timeout); the last state seen is still printed
+  6    a local file could not be read, or changed while it was being uploaded (the upload is
+       abandoned and its multipart session aborted: the server never gets a mix of old and new
+       bytes)
   130  interrupted by Ctrl-C; an unfinished multipart upload is aborted on the server first
 )";
 

@@ -82,17 +82,12 @@ constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) n
 }
 }  // namespace detail
 
-/// Parses a Retry-After value: delay-seconds ("120") or an IMF-fixdate HTTP-date
-/// ("Sun, 06 Nov 1994 08:49:37 GMT", relative to `now`). Never throws; nullopt when unreadable.
-/// A date in the past means "now" (zero delay).
-inline std::optional<std::chrono::milliseconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now) noexcept {
+/// Parses an HTTP date in the IMF-fixdate form every current server sends
+/// ("Sun, 06 Nov 1994 08:49:37 GMT"). Never throws; nullopt when unreadable.
+inline std::optional<std::chrono::system_clock::time_point> parse_http_date(
+    std::string_view value) noexcept {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  int seconds = 0;
-  if (detail::parse_digits(value, seconds)) return std::chrono::seconds(seconds);
-
-  // IMF-fixdate: "Www, DD Mon YYYY HH:MM:SS GMT" (29 characters).
   if (value.size() != 29 || value[3] != ',' || value[4] != ' ' || value.substr(26) != "GMT")
     return std::nullopt;
   constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
@@ -106,12 +101,27 @@ inline std::optional<std::chrono::milliseconds> parse_retry_after(
       !detail::parse_digits(value.substr(23, 2), second) || value[25] != ' ')
     return std::nullopt;
   if (day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  // system_clock may count nanoseconds in 64 bits (until 2262): a hostile year must not overflow.
+  if (year < 1900 || year > 2200) return std::nullopt;
   std::int64_t days = detail::days_from_civil(year, static_cast<unsigned>(month_at / 3 + 1),
                                               static_cast<unsigned>(day));
-  auto when = std::chrono::system_clock::time_point(
+  return std::chrono::system_clock::time_point(
       std::chrono::seconds(days * 86400 + hour * 3600 + minute * 60 + second));
-  if (when <= now) return std::chrono::milliseconds(0);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+}
+
+/// Parses a Retry-After value: delay-seconds ("120") or an IMF-fixdate HTTP-date
+/// ("Sun, 06 Nov 1994 08:49:37 GMT", relative to `now`). Never throws; nullopt when unreadable.
+/// A date in the past means "now" (zero delay).
+inline std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now) noexcept {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  int seconds = 0;
+  if (detail::parse_digits(value, seconds)) return std::chrono::seconds(seconds);
+  auto when = parse_http_date(value);
+  if (!when) return std::nullopt;
+  if (*when <= now) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*when - now);
 }
 
 /// Whether an error may be retried for an operation with these endpoint traits.

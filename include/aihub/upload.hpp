@@ -1,13 +1,15 @@
 #pragma once
 // Uploading one file into a batch, as a step machine. Up to the threshold it is one PUT; above it a
-// multipart session: parts are described as regions of the source (a file slice for a file on
-// disk), so no part is ever buffered, up to N are in flight, each is retried on its own, and the
-// commit lists them in order. If a part cannot be uploaded, the session is aborted on the server
-// and the error says which part failed and why. A commit that had to be retried and then finds the
-// session closed is confirmed through the file listing (name and size) instead of failing or
-// uploading again.
+// multipart session: parts are described as regions of the source (read from one open descriptor
+// for a file on disk), so no part is ever buffered, up to N are in flight, each is retried on its
+// own, and the commit lists them in order. What the server receives is the source as it was when
+// the upload began, or nothing: a source that changes is caught after each region and before the
+// commit, and ends the upload with error_kind::local_input. Nothing is left half-done: a part
+// that cannot be uploaded, a change in the source or a commit refused for good aborts the session
+// on the server, and the error names the part, the session and the file. A commit whose answer was
+// lost is retried; if the retry finds the session closed, the file listing must show this upload
+// (same name and size, stored since the session opened) before it counts as done.
 
-#include <sys/stat.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -21,6 +23,8 @@
 
 #include "aihub/batches.hpp"
 #include "aihub/flow.hpp"
+#include "aihub/io/random_access_source.hpp"
+#include "aihub/platform/posix_file.hpp"
 
 AIHUB_NAMESPACE_BEGIN
 
@@ -29,30 +33,36 @@ AIHUB_NAMESPACE_BEGIN
 using positional_reader =
     std::function<result<std::size_t>(std::uint64_t offset, std::span<std::byte> out)>;
 
-/// Where the bytes of an upload come from: a size and a way to describe any region of it as a
-/// request body. Regions are independent, so parts can go in parallel and a failed part can be sent
-/// again.
+/// Where the bytes of an upload come from: a size, a way to describe any region of it as a
+/// request body, and optionally a check that the bytes did not change since the upload began.
+/// Regions are independent, so parts can go in parallel and a failed part can be sent again.
 struct upload_source {
   std::uint64_t size = 0;
   std::function<http::body(std::uint64_t offset, std::uint64_t length)> region{};
+  /// Fine while the bytes are those the upload began with; a local_input error once they changed.
+  /// The flow calls it before a multipart commit (each region's body also calls it after its last
+  /// byte is read); unset means the source cannot change.
+  std::function<result<void>()> verify{};
 
-  /// A file on disk, read region by region while it is sent.
-  static upload_source from_file(std::string path, std::uint64_t size) {
-    // Every part shares this one copy of the path.
+  /// A snapshot (see io::random_access_source): every region reads from it and checks it, so what
+  /// the server receives is the source exactly as it was when it was opened, or the upload fails
+  /// with error_kind::local_input and nothing half-changed is committed.
+  static upload_source from_source(std::shared_ptr<const io::random_access_source> source) {
+    const std::uint64_t size = source->size();
     return {size,
-            [path = http::shared_text(std::move(path))](std::uint64_t offset,
-                                                        std::uint64_t length) -> http::body {
-              return http::file_slice{path, offset, length};
-            }};
+            [source](std::uint64_t offset, std::uint64_t length) -> http::body {
+              return http::reader_body{
+                  length, std::make_shared<io::source_region_reader>(source, offset, length)};
+            },
+            [source] { return source->verify(); }};
   }
-  /// Stats `path` for its size.
+  /// The file at `path`, opened once: every part is read from that one descriptor, and its size
+  /// and modification times are checked after each part and before the commit (a file replaced or
+  /// edited while it uploads ends the upload with error_kind::local_input, never as a mix).
   static result<upload_source> open_file(std::string path) {
-    struct stat info {};
-    if (::stat(path.c_str(), &info) != 0)
-      return validation_error("path",
-                              std::string("cannot read ") + path + ": " + std::strerror(errno));
-    if (!S_ISREG(info.st_mode)) return validation_error("path", path + " is not a regular file");
-    return from_file(std::move(path), static_cast<std::uint64_t>(info.st_size));
+    auto file = platform::posix_file::open(std::move(path));
+    if (!file) return std::move(file).error();
+    return from_source(std::move(*file));
   }
   /// Caller-owned memory; it must outlive the upload.
   static upload_source from_bytes(std::span<const std::byte> bytes) {
@@ -138,6 +148,7 @@ class basic_upload_flow {
       phase_ = phase::single;
     } else {
       outcome_value_.multipart = true;
+      started_at_ = context_->wall_clock();
       start_.emplace(start_multipart_upload{.batch_id = batch_id_,
                                             .name = name_,
                                             .file_size = static_cast<std::int64_t>(source_.size)},
@@ -168,8 +179,18 @@ class basic_upload_flow {
             return finish(std::move(*cancelled_));
           auto s = start_->next(now);
           if (!std::holds_alternative<flow::done_step>(s)) return s;
-          if (!start_->outcome()) return finish(std::move(start_->outcome()).error());
+          if (!start_->outcome()) {
+            error e = std::move(start_->outcome()).error();
+            if (e.may_have_been_applied)
+              e.message.append("; a multipart session for '")
+                  .append(name_.value())
+                  .append(
+                      "' may be open on the server, but its id never arrived, so it cannot "
+                      "be aborted");
+            return finish(std::move(e));
+          }
           session_ = std::move(*start_->outcome());
+          if (auto date = parse_http_date(session_.date)) started_at_ = *date;
           outcome_value_.session_id = session_.session_id;
           layout_ = multipart_layout{source_.size, static_cast<std::uint64_t>(session_.part_size)};
           if (layout_.part_count() > max_parts && !failure_) {
@@ -193,6 +214,11 @@ class basic_upload_flow {
         }
         case phase::parts: {
           if (auto s = next_part_step(now)) return *s;
+          // The last chance to catch a file edited after its parts were read: nothing is
+          // committed unless the source is still what every part was read from.
+          if (!failure_ && source_.verify)
+            if (auto unchanged = source_.verify(); !unchanged)
+              failure_ = std::move(unchanged).error();
           if (failure_) {
             abort_.emplace(abort_multipart_upload{.session_id = session_.session_id}, *context_,
                            finish_id);
@@ -230,7 +256,17 @@ class basic_upload_flow {
             phase_ = phase::confirming;
             continue;
           }
-          return finish(std::move(commit_->outcome()).error());
+          error failed = std::move(commit_->outcome()).error();
+          failed.message = "committing session " + session_.session_id + " of '" +
+                           std::string(name_.value()) + "' failed: " + failed.message;
+          if (session_gone) return finish(std::move(failed));
+          // A commit refused for good leaves the session open: abort it, so no half-done
+          // upload stays behind on the server.
+          failure_ = std::move(failed);
+          abort_.emplace(abort_multipart_upload{.session_id = session_.session_id}, *context_,
+                         abort_after_commit_id);
+          phase_ = phase::aborting;
+          continue;
         }
         case phase::confirming: {
           if (cancelled_ && !listing_->in_flight()) return finish(std::move(*cancelled_));
@@ -240,14 +276,26 @@ class basic_upload_flow {
           const file_page& page = *listing_->outcome();
           for (const auto& node : page.nodes) {
             if (node.name != name_.value()) continue;
-            if (node.size() && static_cast<std::uint64_t>(*node.size()) == source_.size) {
-              outcome_value_.confirmed_by_listing = true;
-              report_progress(source_.size);
-              return finish_ok();
-            }
-            return finish(make_error(error_kind::protocol,
-                                     "the retried commit found the session closed, and the listed "
-                                     "file has another size than the upload"));
+            if (!node.size() || static_cast<std::uint64_t>(*node.size()) != source_.size)
+              return finish(confirmation_error("the listed file has another size than the upload"));
+            // Same name and size is not enough: an older version of the file would hide the loss
+            // of this one. It must have been stored since this upload's session opened.
+            auto modified = node.metadata ? node.metadata->modified_timestamp : std::nullopt;
+            if (!modified)
+              return finish(confirmation_error(
+                  "the listing gives no modification time, so it cannot prove the file is this "
+                  "upload and not an older version"));
+            const auto opened =
+                std::chrono::duration_cast<std::chrono::seconds>(started_at_.time_since_epoch())
+                    .count();
+            if (*modified < opened)
+              return finish(confirmation_error(
+                  "the listed file of the same name and size was stored at " +
+                  std::to_string(*modified) + ", before this upload's session opened at " +
+                  std::to_string(opened) + " (Unix seconds): it is an older version"));
+            outcome_value_.confirmed_by_listing = true;
+            report_progress(source_.size);
+            return finish_ok();
           }
           if (page.has_more && page.next_page_token && !page.next_page_token->empty() &&
               std::find(seen_tokens_.begin(), seen_tokens_.end(), *page.next_page_token) ==
@@ -258,9 +306,7 @@ class basic_upload_flow {
                 listing_id);
             continue;
           }
-          return finish(make_error(error_kind::protocol,
-                                   "the retried commit found the session closed, and the file is "
-                                   "not in the batch"));
+          return finish(confirmation_error("the file is not in the batch"));
         }
         case phase::done:
           return flow::done_step{};
@@ -355,7 +401,18 @@ class basic_upload_flow {
     done
   };
   static constexpr std::uint64_t single_id = 1, start_id = 1, finish_id = 2, listing_id = 3,
-                                 part_id_base = 1000;
+                                 abort_after_commit_id = 4, part_id_base = 1000;
+
+  error confirmation_error(std::string why) const {
+    error e = make_error(error_kind::protocol,
+                         "the commit of session " + session_.session_id + " of '" +
+                             std::string(name_.value()) +
+                             "' had to be retried and then found the session closed, and the "
+                             "listing does not prove the upload landed: " +
+                             why);
+    e.operation = std::string(commit_multipart_upload::endpoint_info.operation_id);
+    return e;
+  }
 
   struct active_part {
     std::int64_t part_num;
@@ -427,6 +484,9 @@ class basic_upload_flow {
   std::int64_t failed_part_ = 0;
   upload_outcome outcome_value_;
   std::optional<result<upload_outcome>> outcome_;
+  /// When the session opened: the Date of its answer (the server's clock), else the caller's
+  /// wall clock just before the session was asked for.
+  std::chrono::system_clock::time_point started_at_{};
 };
 
 using upload_flow = basic_upload_flow<>;

@@ -7,6 +7,7 @@
 #include <aihub/aihub.hpp>
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,6 +29,9 @@ struct fake_hub {
   };
   std::mutex m;
   std::map<std::int64_t, std::map<std::string, std::string>> batches;
+  /// Unix seconds each file was stored at, listed as its modified_timestamp (files a test puts
+  /// into `batches` directly have none).
+  std::map<std::int64_t, std::map<std::string, std::int64_t>> stored_at;
   std::map<std::string, session> sessions;
   std::map<std::string, int> job_polls;
   std::int64_t next_batch = 1;
@@ -67,7 +71,9 @@ struct fake_hub {
     if (r.verb == http::method::put &&
         std::sscanf(t.c_str(), "/v2/batches/%ld/files/%511s", &id, rest) == 2) {
       if (!batches.count(id)) return message(404, "no such batch");
-      batches[id][*url::decode(rest)] = read_body(r.body);
+      const std::string name = *url::decode(rest);
+      batches[id][name] = read_body(r.body);
+      stored_at[id][name] = static_cast<std::int64_t>(std::time(nullptr));
       return {204, {}, ""};
     }
     if (r.verb == http::method::get && std::sscanf(t.c_str(), "/v2/batches/%ld/files", &id) == 1) {
@@ -82,8 +88,10 @@ struct fake_hub {
         if (index++ < start) continue;
         if (shown == static_cast<std::size_t>(page_size)) break;
         if (shown++) body += ",";
-        body += R"({"name":")" + name + R"(","metadata":{"size":)" +
-                std::to_string(content.size()) + "}}";
+        body += R"({"name":")" + name + R"(","metadata":{"size":)" + std::to_string(content.size());
+        if (auto at = stored_at[id].find(name); at != stored_at[id].end())
+          body += R"(,"modified_timestamp":)" + std::to_string(at->second);
+        body += "}}";
       }
       bool more = start + shown < files.size();
       body += "],\"has_more\":" + std::string(more ? "true" : "false");
@@ -123,6 +131,8 @@ struct fake_hub {
         for (auto& [n, bytes] : it->second.parts) content += bytes;
         if (content.size() != it->second.size) return message(400, "size mismatch");
         batches[it->second.batch_id][it->second.name] = content;
+        stored_at[it->second.batch_id][it->second.name] =
+            static_cast<std::int64_t>(std::time(nullptr));
       }
       sessions.erase(it);
       return {201, {}, ""};
@@ -175,6 +185,18 @@ struct recording_transport {
     } g{state->in_flight};
     for (const auto& f : faults)
       if (auto injected = (*f)(index, request)) return *injected;
+    // A real transport fails the request when its body cannot be read to the end (a source that
+    // changed under it), and the server never sees it: so does this one.
+    if (auto* streamed = std::get_if<http::reader_body>(&request.body);
+        streamed && streamed->reader->can_rewind()) {
+      std::byte buf[4096];
+      for (;;) {
+        auto n = streamed->reader->read(buf);
+        if (!n) return std::move(n).error();
+        if (*n == 0) break;
+      }
+      if (auto rewound = streamed->reader->rewind(); !rewound) return std::move(rewound).error();
+    }
     return hub->handle(request);
   }
 

@@ -76,9 +76,13 @@ TEST_CASE("retry decision: Retry-After in seconds and as an HTTP date") {
   CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now) == 10s);
   CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:27 GMT", now) == 0s);  // past: now
   CHECK(parse_retry_after("Mon, 07 Nov 1994 08:49:37 GMT", now) == 86400s);
+  CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == now);
+  CHECK(parse_http_date("Sat, 06 Nov 2100 08:49:37 GMT") ==
+        std::chrono::system_clock::time_point(std::chrono::seconds(4129174177)));
   for (const char* bad :
        {"", "-1", "1.5", "soon", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 36 Nov 1994 08:49:37 GMT",
-        "Sun, 06 Xyz 1994 08:49:37 GMT", "99999999999999999999"})
+        "Sun, 06 Xyz 1994 08:49:37 GMT", "99999999999999999999",
+        "Fri, 31 Dec 9999 23:59:59 GMT"})  // beyond what system_clock can hold: not overflowed
     CHECK_MESSAGE(!parse_retry_after(bad, now), bad);
 
   retry_policy p = quick_retries();
@@ -427,7 +431,7 @@ TEST_CASE("paging: every pager stops a listing that claims more than max_pages p
 }
 
 TEST_CASE(
-    "waiting: a job moves to COMPLETE; FAILED is an error with the server's message; deadlines "
+    "waiting: a job moves to COMPLETE, FAILED is an error with the server's message, deadlines "
     "hold") {
   fake_hub hub;
   recording_transport t{&hub};
@@ -469,7 +473,7 @@ TEST_CASE("every request of a flow carries the IB-Context and the token") {
   }
 }
 
-TEST_CASE("review fixes: a retried reader body is rewound; a non-rewindable one is not resent") {
+TEST_CASE("review fixes: a retried reader body is rewound, a non-rewindable one is not resent") {
   fake_hub hub;
   hub.batches[1];
   recording_transport t{&hub};
