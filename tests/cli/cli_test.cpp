@@ -4,10 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -429,6 +432,13 @@ TEST_CASE("cli: the library's validation errors exit 2 and send nothing") {
         std::string(501, 't')},
        "settings.tags"},
       {{"--api-root", root, "--token", token, "runs", "delete", "run\n1"}, "run_id"},
+      // Invalid UTF-8 in any text field (cut short, overlong, a surrogate) never reaches JSON.
+      {{"--api-root", root, "--token", token, "batches", "create", "b", "--workspace", "ws\xff"},
+       "workspace: must be valid UTF-8"},
+      {{"--api-root", root, "--token", token, "batches", "list", "--workspace", "\xc0\xaf"},
+       "workspace: must be valid UTF-8"},
+      {{"--api-root", root, "--token", token, "batches", "list", "--username", "\xed\xa0\x80"},
+       "username: must be valid UTF-8"},
   };
   for (const auto& c : cases) {
     INFO("expecting " << c.message);
@@ -651,6 +661,103 @@ TEST_CASE("cli: a part that keeps failing in transit also exits 3 (not 4) after 
   CHECK(contains(r.err, "aborted"));
   CHECK(f.count("uploadMultipartPart") >= 5);  // libcurl may resend once on a fresh connection
   CHECK(f.state()["multipart_sessions"].empty());
+}
+
+TEST_CASE("cli: a lost session-start answer: one session started, exit 4, said plainly") {
+  // The first file's PUT leaves a kept-alive connection; the second file's session start is the
+  // POST a reused connection would have resent.
+  cli_fixture f({"--part-size", "65536"});
+  temp_dir dir;
+  const auto id = f.make_batch("lost-start");
+  const auto small = dir.file("small.bin", 100);
+  const auto big = dir.file("big.bin", 200'000, 2);
+  f.fault({{"operation", "createMultipartUploadSession"}, {"action", "lost_answer"}});
+  auto r = f.cli({"batches", "upload", std::to_string(id), small, big, "--parallel", "1",
+                  "--multipart-threshold", "1000"});
+  CHECK_MESSAGE(r.exit_code == 4, describe(r));
+  CHECK(contains(r.err, "not idempotent, so it was not resent"));
+  CHECK(contains(r.err, "may be open on the server"));
+  CHECK(f.count("createMultipartUploadSession") == 1);
+  CHECK(f.state()["multipart_sessions"].size() == 1);  // the one the server opened; no second
+}
+
+TEST_CASE("cli: a lost commit answer is retried, confirmed by the listing, and exits 0") {
+  cli_fixture f({"--part-size", "65536"});
+  temp_dir dir;
+  const auto id = f.make_batch("lost-commit");
+  const auto big = dir.file("big.bin", 200'000, 3);
+  f.fault({{"operation", "commitMultipartUploadSession"}, {"action", "lost_answer"}});
+  auto r = f.cli(
+      {"--json", "batches", "upload", std::to_string(id), big, "--multipart-threshold", "1000"});
+  REQUIRE_MESSAGE(r.exit_code == 0, describe(r));
+  CHECK(f.count("commitMultipartUploadSession") == 2);  // the lost one, and the retry's 404
+  CHECK(f.count("listFiles") >= 1);
+  CHECK(f.state()["multipart_sessions"].empty());
+  const auto files = f.batch(id)["files"];
+  REQUIRE(files.size() == 1);
+  CHECK(files[0]["sha256"] == file_sha256(big));
+}
+
+TEST_CASE("cli: a lost createBatch answer is not resent: exit 4, one batch, said plainly") {
+  cli_fixture f;
+  // A first request, so the POST would find a kept-alive connection to be resent on.
+  auto listed = f.cli({"batches", "list"});
+  REQUIRE_MESSAGE(listed.exit_code == 0, describe(listed));
+  f.fault({{"operation", "createBatch"}, {"action", "lost_answer"}});
+  auto r = f.cli({"batches", "create", "once"});
+  CHECK_MESSAGE(r.exit_code == 4, describe(r));
+  CHECK(contains(r.err, "createBatch is not idempotent, so it was not resent"));
+  CHECK(f.count("createBatch") == 1);
+  CHECK(f.state()["batches"].size() == 1u);
+}
+
+TEST_CASE(
+    "cli: a file edited while it uploads exits 6 and aborts, one renamed over is sent whole") {
+  for (const bool rename_over : {false, true}) {
+    CAPTURE(rename_over);
+    cli_fixture f({"--part-size", "65536"});
+    temp_dir dir;
+    const auto id = f.make_batch("changing");
+    const auto big = dir.file("big.bin", 300'000, 4);
+    const auto original_sha = file_sha256(big);
+    // An hour old, as most files are, so the edit below surely moves its modification time.
+    timespec old_times[2];
+    old_times[0].tv_sec = old_times[1].tv_sec = ::time(nullptr) - 3600;
+    old_times[0].tv_nsec = old_times[1].tv_nsec = 0;
+    REQUIRE(::utimensat(AT_FDCWD, big.c_str(), old_times, 0) == 0);
+    // The first part is held by the server long enough to change the file before the others.
+    f.fault({{"operation", "uploadMultipartPart"}, {"action", "delay"}, {"delay_ms", 1500}});
+    aihub_cli_test::child_process child(
+        cli_path,
+        {"--api-root", f.sim.api_root(), "--token", token, "batches", "upload", std::to_string(id),
+         big, "--multipart-threshold", "1000", "--parallel", "1"},
+        {});
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (f.state()["multipart_sessions"].empty() && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE_FALSE(f.state()["multipart_sessions"].empty());
+    if (rename_over) {
+      const auto other = dir.file("other.bin", 300'000, 5);
+      REQUIRE(::rename(other.c_str(), big.c_str()) == 0);
+    } else {
+      std::fstream edit(big, std::ios::in | std::ios::out | std::ios::binary);
+      edit.seekp(200'000);
+      edit.write("EDITED", 6);
+    }
+    auto r = child.wait();
+    if (rename_over) {
+      REQUIRE_MESSAGE(r.exit_code == 0, describe(r));
+      const auto files = f.batch(id)["files"];
+      REQUIRE(files.size() == 1);
+      CHECK(files[0]["sha256"] == original_sha);
+    } else {
+      CHECK_MESSAGE(r.exit_code == 6, describe(r));
+      CHECK(contains(r.err, "changed while it was being sent"));
+      CHECK(contains(r.err, "aborted"));
+      CHECK(f.batch(id)["files"].empty());
+    }
+    CHECK(f.state()["multipart_sessions"].empty());
+  }
 }
 
 TEST_CASE("cli: Ctrl-C during a multipart upload aborts the session and exits 130") {

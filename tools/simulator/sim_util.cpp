@@ -1,6 +1,7 @@
 #include "sim_util.hpp"
 
 #include <array>
+#include <ctime>
 #include <limits>
 
 namespace aihub_sim {
@@ -192,6 +193,15 @@ std::vector<std::string_view> split(std::string_view in, char sep) {
     out.push_back(in.substr(start, pos - start));
     start = pos + 1;
   }
+}
+
+std::string http_date(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm utc{};
+  ::gmtime_r(&t, &utc);
+  char out[40];
+  const std::size_t n = std::strftime(out, sizeof out, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+  return std::string(out, n);
 }
 
 }  // namespace aihub_sim

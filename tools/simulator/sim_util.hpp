@@ -31,4 +31,7 @@ std::optional<bool> parse_bool(std::string_view in);
 
 std::vector<std::string_view> split(std::string_view in, char sep);
 
+// RFC 9110 IMF-fixdate of Unix seconds: "Sun, 06 Nov 1994 08:49:37 GMT".
+std::string http_date(std::int64_t unix_seconds);
+
 }  // namespace aihub_sim

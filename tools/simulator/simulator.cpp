@@ -465,6 +465,8 @@ void simulator::impl::record(const call& c) {
 void simulator::impl::handle(const httplib::Request& req, httplib::Response& res,
                              const httplib::ContentReader* reader) {
   call c{req, res, reader, {}, {}, {}, {}, false, 0, std::nullopt, false};
+  // Clients date what the server stored against this (a listing's modified_timestamp).
+  res.set_header("Date", http_date(unix_s()));
   const std::string_view target = req.target;
   const auto qpos = target.find('?');
   c.raw_path = target.substr(0, qpos);
@@ -531,6 +533,19 @@ void simulator::impl::handle(const httplib::Request& req, httplib::Response& res
   dispatch_api(c);
   finish_body(c);
   if (fault && fault->action == "drop") cut_response(c);
+  if (fault && fault->action == "lost_answer") {
+    // Applied, then the connection closes before a byte of the answer: what a client sees when
+    // a server dies right after committing. The one fault a client may not answer by resending
+    // a request that is not idempotent.
+    c.dropped = true;
+    record(c);
+    const int local_port = c.req.local_port > 0 ? c.req.local_port : port;
+    if (const int fd = find_connection_fd(local_port, c.req.remote_port); fd >= 0)
+      ::shutdown(fd, SHUT_RDWR);
+    else
+      cut_response(c);
+    return;
+  }
   record(c);
 }
 
@@ -825,8 +840,9 @@ void simulator::impl::control_faults(call& c) {
       return error(
           c, 400, "operation must be '*' or an implemented operationId, got '" + f.operation + "'");
     }
-    if (f.action != "status" && f.action != "delay" && f.action != "drop") {
-      return error(c, 400, "action must be one of status, delay, drop");
+    if (f.action != "status" && f.action != "delay" && f.action != "drop" &&
+        f.action != "lost_answer") {
+      return error(c, 400, "action must be one of status, delay, drop, lost_answer");
     }
     parsed.push_back(std::move(f));
   }

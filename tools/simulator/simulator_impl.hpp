@@ -144,7 +144,7 @@ struct fault_rule {
   std::uint64_t id = 0;
   std::string operation;  // operationId or "*"
   std::uint64_t remaining = 1;
-  std::string action;  // status | delay | drop
+  std::string action;  // status | delay | drop | lost_answer
   int status = 503;
   std::optional<std::string> retry_after;
   std::uint64_t delay_ms = 1000;

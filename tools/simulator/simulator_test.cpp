@@ -1,7 +1,6 @@
 // Tests for aihub_simulator over real loopback HTTP: every semantic the simulator promises
 // (tools/simulator/README.md) is exercised here through a spawned simulator process.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest/doctest.h>
+#include "../../tests/support/doctest_main.hpp"
 #include <httplib.h>
 
 #include <atomic>
@@ -875,7 +874,7 @@ TEST_CASE("multipart: different parts of one session upload concurrently") {
   }
 }
 
-TEST_CASE("multipart: a part number being received refuses a second upload; others proceed") {
+TEST_CASE("multipart: a part number being received refuses a second upload, others proceed") {
   sim_fixture f({"--part-size", "100"});
   const auto batch = f.create_batch("in-flight");
   const auto s = open_session(f, {{"batch_id", batch}, {"filename", "i.bin"}, {"file_size", 250}});
@@ -1204,6 +1203,67 @@ TEST_CASE("faults: drop cuts uploads mid-body and truncates other responses") {
     REQUIRE(batches.size() == 2u);
     CHECK(batches[1]["name"] == "made");
   }
+}
+
+TEST_CASE("faults: lost_answer applies the request, then closes before a byte of answer") {
+  sim_fixture f;
+  f.fault({{"operation", "createBatch"}, {"action", "lost_answer"}});
+  // Over one kept-alive connection, as a client's pool would reuse it: a first request answered
+  // in full, then the POST whose answer is lost.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{};
+  tv.tv_sec = 10;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(f.sim.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+  auto send_all = [&](const std::string& bytes) {
+    for (std::size_t sent = 0; sent < bytes.size();) {
+      const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<std::size_t>(n);
+    }
+    return true;
+  };
+  const std::string auth = std::string("Authorization: Bearer ") + k_token + "\r\n";
+  REQUIRE(send_all("GET /api/v2/batches HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"));
+  std::string first;
+  char buf[4096];
+  std::size_t head_end = std::string::npos;
+  while (head_end == std::string::npos ||
+         first.size() < head_end + 4 + header_content_length(first.substr(0, head_end))) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    REQUIRE(n > 0);
+    first.append(buf, static_cast<std::size_t>(n));
+    head_end = first.find("\r\n\r\n");
+  }
+  CHECK(first.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(first.find("\r\nDate: ") != std::string::npos);  // what clients date stored files by
+
+  const std::string body = R"({"name":"applied"})";
+  REQUIRE(send_all("POST /api/v2/batches HTTP/1.1\r\nHost: x\r\n" + auth +
+                   "Content-Type: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body));
+  std::string second;
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    second.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  CHECK(second.empty());
+  const json st = f.state();
+  REQUIRE(st["batches"].size() == 1u);
+  CHECK(st["batches"][0]["name"] == "applied");
+  json entry;
+  for (const auto& e : st["requests"])
+    if (e["operation"] == "createBatch") entry = e;
+  REQUIRE(entry.is_object());
+  CHECK(entry["fault"] == "lost_answer");
+  CHECK(entry["status"] == 0);
 }
 
 // ---------------------------------------------------------------------------------------------
