@@ -7,7 +7,9 @@
 // clang-format off
 #pragma once
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -148,6 +150,7 @@ enum class error_kind : std::uint8_t {
   decode,       ///< the response body is not what the spec promises
   protocol,     ///< the server broke a rule of a flow (a repeated page token, a session it lost...)
   failed,       ///< a job or run the caller waited for ended FAILED or CANCELLED
+  local_input,  ///< a local file could not be read, or changed while it was being sent
 };
 
 constexpr std::string_view to_string(error_kind kind) noexcept {
@@ -168,6 +171,8 @@ constexpr std::string_view to_string(error_kind kind) noexcept {
       return "protocol";
     case error_kind::failed:
       return "failed";
+    case error_kind::local_input:
+      return "local_input";
   }
   return "unknown";
 }
@@ -184,6 +189,9 @@ struct error {
   bool retryable = false;      ///< 429, 502-504 and connection failures; see retry policies
   bool not_sent = false;    ///< the request surely never reached the server (DNS, connect refused)
   std::string retry_after;  ///< the server's Retry-After header, verbatim, when it sent one
+  /// The request is not idempotent, its answer never arrived and it was not resent: the server may
+  /// or may not have applied it (a batch or a run may exist). Check before trying again.
+  bool may_have_been_applied = false;
 
   friend bool operator==(const error&, const error&) = default;
 
@@ -247,6 +255,10 @@ class [[nodiscard]] result<void> {
   explicit operator bool() const noexcept { return has_value(); }
   void value() const { AIHUB_ASSERT(has_value()); }
   const ::aihub::error& error() const& {
+    AIHUB_ASSERT(!has_value());
+    return *failure_;
+  }
+  ::aihub::error& error() & {
     AIHUB_ASSERT(!has_value());
     return *failure_;
   }
@@ -317,6 +329,10 @@ class [[nodiscard]] result {
   const T* operator->() const { return &value(); }
 
   const ::aihub::error& error() const& {
+    AIHUB_ASSERT(!has_value());
+    return *std::get_if<1>(&state_);
+  }
+  ::aihub::error& error() & {
     AIHUB_ASSERT(!has_value());
     return *std::get_if<1>(&state_);
   }
@@ -679,6 +695,8 @@ class byte_reader {
   virtual result<void> rewind() {
     return make_error(error_kind::protocol, "this body cannot be rewound for a retry");
   }
+  /// Where the bytes come from, for dumps ("/data/a.pdf from offset 0"); empty when unnamed.
+  virtual std::string describe() const { return {}; }
 };
 
 /// No body at all (GET, DELETE).
@@ -740,8 +758,15 @@ struct request {
   target_string target{};
   header_list headers{};
   http::body body{};
+  /// Values the body carries that must never be shown (PDF passwords, secret values): dumps and
+  /// transports replace them wherever they would print them, as they do the Authorization value.
+  /// Filled by build_request from the operation; empty for most requests.
+  std::vector<std::string> secrets{};
 
-  friend bool operator==(const request&, const request&) = default;
+  /// Equal when the same bytes would go out: `secrets` says how a request is shown, not what it is.
+  friend bool operator==(const request& a, const request& b) {
+    return a.verb == b.verb && a.target == b.target && a.headers == b.headers && a.body == b.body;
+  }
 };
 
 struct response {
@@ -768,7 +793,87 @@ inline std::string redacted_value(std::string_view name, std::string_view value)
   return "<redacted>";
 }
 
+/// Secrets shorter than this are not scrubbed from free text: replacing every "ab" would mangle a
+/// message while protecting nothing worth the name. JSON string values equal to a secret are
+/// redacted whatever their length.
+inline constexpr std::size_t min_scrubbed_secret_length = 4;
+
+/// Replaces every occurrence of each secret in `text` with "<redacted>".
+inline void scrub_secrets(std::string& text, std::span<const std::string> secrets) {
+  for (const std::string& secret : secrets) {
+    if (secret.size() < min_scrubbed_secret_length) continue;
+    for (std::size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + 10))
+      text.replace(at, secret.size(), "<redacted>");
+  }
+}
+
 namespace detail {
+/// JSON text with every string value equal to one of the secrets written as "<redacted>". The
+/// secret is looked for in the escaped form the library's writer gives it (what is in the body).
+inline void append_json_quoted_plain(std::string& out, std::string_view text);
+
+inline std::string redact_json_strings(std::string_view json,
+                                       std::span<const std::string> secrets) {
+  std::string out(json);
+  std::string quoted;
+  for (const std::string& secret : secrets) {
+    quoted.clear();
+    append_json_quoted_plain(quoted, secret);
+    for (std::size_t at = out.find(quoted); at != std::string::npos; at = out.find(quoted, at)) {
+      // A match preceded by an odd run of backslashes is an escaped quote inside another string.
+      std::size_t slashes = 0;
+      while (slashes < at && out[at - 1 - slashes] == '\\') ++slashes;
+      if (slashes % 2 == 1) {
+        at += 1;
+        continue;
+      }
+      out.replace(at, quoted.size(), "\"<redacted>\"");
+      at += 12;
+    }
+  }
+  scrub_secrets(out, secrets);  // the same value elsewhere (inside a longer string, say)
+  return out;
+}
+
+inline void append_json_quoted_plain(std::string& out, std::string_view text) {
+  // The escaping json::writer applies (quote, backslash and controls; everything else copied), so
+  // a secret is found in a body in exactly the form the writer gave it.
+  out.push_back('"');
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      constexpr char hex[] = "0123456789abcdef";
+      switch (c) {
+        case '\n':
+          out.append("\\n");
+          break;
+        case '\r':
+          out.append("\\r");
+          break;
+        case '\t':
+          out.append("\\t");
+          break;
+        case '\b':
+          out.append("\\b");
+          break;
+        case '\f':
+          out.append("\\f");
+          break;
+        default:
+          out.append("\\u00").push_back(hex[u >> 4]);
+          out.push_back(hex[u & 15]);
+      }
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
 inline void append_printable(std::string& out, std::string_view text, std::size_t limit) {
   std::size_t shown = text.size() < limit ? text.size() : limit;
   for (std::size_t i = 0; i < shown; ++i) {
@@ -794,8 +899,9 @@ inline void append_headers(std::string& out, const header_list& headers) {
 }
 }  // namespace detail
 
-/// A readable dump for logs and debugging, with secret header values redacted. JSON bodies are
-/// shown (up to `body_limit` bytes); binary and streamed bodies are summarised, never read.
+/// A readable dump for logs and debugging, with secret header values and the request's secrets
+/// redacted. JSON bodies are shown (up to `body_limit` bytes); binary and streamed bodies are
+/// summarised, never read.
 inline std::string to_string(const request& r, std::size_t body_limit = 2048) {
   std::string out{};
   out.append(to_string(r.verb)).append(" ").append(r.target).append("\n");
@@ -803,10 +909,14 @@ inline std::string to_string(const request& r, std::size_t body_limit = 2048) {
   struct visitor {
     std::string& out;
     std::size_t limit;
+    std::span<const std::string> secrets;
     void operator()(const no_body&) const {}
     void operator()(const json_body& j) const {
       out.push_back('\n');
-      detail::append_printable(out, j.text, limit);
+      if (secrets.empty())
+        detail::append_printable(out, j.text, limit);
+      else
+        detail::append_printable(out, detail::redact_json_strings(j.text, secrets), limit);
       out.push_back('\n');
     }
     void operator()(const bytes_view_body& v) const {
@@ -817,10 +927,14 @@ inline std::string to_string(const request& r, std::size_t body_limit = 2048) {
       out.append(" from offset ").append(std::to_string(f.offset)).append(">\n");
     }
     void operator()(const reader_body& b) const {
-      out.append("\n<").append(std::to_string(b.length)).append(" streamed bytes>\n");
+      out.append("\n<").append(std::to_string(b.length));
+      if (b.reader && !b.reader->describe().empty())
+        out.append(" bytes of ").append(b.reader->describe()).append(">\n");
+      else
+        out.append(" streamed bytes>\n");
     }
   };
-  std::visit(visitor{out, body_limit}, r.body);
+  std::visit(visitor{out, body_limit, r.secrets}, r.body);
   return out;
 }
 
@@ -836,6 +950,66 @@ inline std::string to_string(const response& r, std::size_t body_limit = 2048) {
 }
 
 }  // namespace http
+AIHUB_NAMESPACE_END
+
+// ==== include/aihub/detail/utf8.hpp ==============================================================
+
+// The one definition of well-formed UTF-8 (RFC 3629): no overlong forms, no UTF-16 surrogates,
+// nothing above U+10FFFF. Validation, the JSON writer and the terminal escaping all use it, so
+// they cannot disagree about what is text.
+
+AIHUB_NAMESPACE_BEGIN
+namespace detail {
+
+/// Length of the well-formed sequence starting at text[at] (1 to 4), or 0 when the bytes there are
+/// not one.
+constexpr std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept {
+  const unsigned char lead = static_cast<unsigned char>(text[at]);
+  if (lead < 0x80) return 1;
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    len = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    len = 3;
+    if (lead == 0xE0) lo = 0xA0;  // overlong below U+0800
+    if (lead == 0xED) hi = 0x9F;  // U+D800..U+DFFF are surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    len = 4;
+    if (lead == 0xF0) lo = 0x90;  // overlong below U+10000
+    if (lead == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() - at < len) return 0;
+  const unsigned char second = static_cast<unsigned char>(text[at + 1]);
+  if (second < lo || second > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k) {
+    const unsigned char c = static_cast<unsigned char>(text[at + k]);
+    if (c < 0x80 || c > 0xBF) return 0;
+  }
+  return len;
+}
+
+/// The code point of the well-formed sequence of `len` bytes at text[at].
+constexpr char32_t utf8_decode(std::string_view text, std::size_t at, std::size_t len) noexcept {
+  const auto byte = [&](std::size_t k) {
+    return static_cast<char32_t>(static_cast<unsigned char>(text[at + k]));
+  };
+  switch (len) {
+    case 1:
+      return byte(0);
+    case 2:
+      return ((byte(0) & 0x1F) << 6) | (byte(1) & 0x3F);
+    case 3:
+      return ((byte(0) & 0x0F) << 12) | ((byte(1) & 0x3F) << 6) | (byte(2) & 0x3F);
+    default:
+      return ((byte(0) & 0x07) << 18) | ((byte(1) & 0x3F) << 12) | ((byte(2) & 0x3F) << 6) |
+             (byte(3) & 0x3F);
+  }
+}
+
+}  // namespace detail
 AIHUB_NAMESPACE_END
 
 // ==== include/aihub/json.hpp =====================================================================
@@ -1026,13 +1200,25 @@ class writer {
     out_.append(text);
   }
 
-  /// Appends `s` as a JSON string: quotes, backslash and control characters escaped; other bytes
-  /// (UTF-8 included) copied as they are.
+  /// Appends `s` as a JSON string: quotes, backslash and control characters escaped, well-formed
+  /// UTF-8 copied as it is. A byte that does not begin a well-formed UTF-8 sequence is written as
+  /// U+FFFD: the requests validate their text first, so this never changes what a caller meant
+  /// to send, but the writer on its own can never produce a document that is not JSON.
   static void append_quoted(std::string& out, std::string_view s) {
     out.push_back('"');
     std::size_t run = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
       unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x80) {
+        if (std::size_t len = ::aihub::detail::utf8_sequence_length(s, i); len != 0) {
+          i += len - 1;
+          continue;
+        }
+        out.append(s.data() + run, i - run);
+        out.append("\xEF\xBF\xBD");
+        run = i + 1;
+        continue;
+      }
       if (c >= 0x20 && c != '"' && c != '\\') continue;
       out.append(s.data() + run, i - run);
       run = i + 1;
@@ -2008,37 +2194,10 @@ AIHUB_NAMESPACE_BEGIN
 /// values above U+10FFFF are invalid).
 constexpr std::int64_t utf8_length(std::string_view text) noexcept {
   std::int64_t count = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    unsigned char lead = static_cast<unsigned char>(text[i]);
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (lead < 0x80) {
-      len = 1;
-    } else if (lead >= 0xC2 && lead <= 0xDF) {
-      len = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      len = 3;
-      if (lead == 0xE0) lo = 0xA0;
-      if (lead == 0xED) hi = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      len = 4;
-      if (lead == 0xF0) lo = 0x90;
-      if (lead == 0xF4) hi = 0x8F;
-    } else {
-      return -1;
-    }
-    if (text.size() - i < len) return -1;
-    if (len > 1) {
-      unsigned char second = static_cast<unsigned char>(text[i + 1]);
-      if (second < lo || second > hi) return -1;
-      for (std::size_t k = 2; k < len; ++k) {
-        unsigned char c = static_cast<unsigned char>(text[i + k]);
-        if (c < 0x80 || c > 0xBF) return -1;
-      }
-    }
+  for (std::size_t i = 0; i < text.size(); ++count) {
+    const std::size_t len = detail::utf8_sequence_length(text, i);
+    if (len == 0) return -1;
     i += len;
-    ++count;
   }
   return count;
 }
@@ -2114,14 +2273,36 @@ inline result<void> check_not_empty(std::string_view field, std::string_view val
   return {};
 }
 
-/// An id that becomes one path segment: non-empty, no control characters, and not "." or ".."
-/// (which a proxy normalising dot-segments would turn into another resource).
+/// Text that may be empty: it must be valid UTF-8 (no overlong forms, no UTF-16 surrogates, nothing
+/// above U+10FFFF), because it travels in JSON or in a URL, and a server decodes both as UTF-8.
+inline result<void> check_utf8(std::string_view field, std::string_view value) {
+  if (utf8_length(value) < 0) return validation_error(field, "must be valid UTF-8");
+  return {};
+}
+
+/// The rule for every free-text field of every operation (workspace, username, app name, tags,
+/// page tokens...): present and valid UTF-8. One rule in one place, so no field can slip through.
+inline result<void> check_text(std::string_view field, std::string_view value) {
+  if (value.empty()) return validation_error(field, "must not be empty");
+  return check_utf8(field, value);
+}
+
+template <class Optional>
+result<void> check_optional_text(std::string_view field, const Optional& value) {
+  if (value) return check_text(field, *value);
+  return {};
+}
+
+/// An id that becomes one path segment: non-empty, valid UTF-8, no control characters, and not "."
+/// or ".." (which a proxy normalising dot-segments would turn into another resource).
 inline result<void> check_path_id(std::string_view field, std::string_view value) {
-  if (!value.empty() && value != "." && value != ".." && !rules::header_value_problem(value))
+  if (!value.empty() && value != "." && value != ".." && !rules::header_value_problem(value) &&
+      utf8_length(value) >= 0)
     return {};
   AIHUB_TRY(check_not_empty(field, value));
   if (value == "." || value == "..") return validation_error(field, "must not be '.' or '..'");
-  return check(field, rules::header_value_problem(value));
+  AIHUB_TRY(check(field, rules::header_value_problem(value)));
+  return check_utf8(field, value);
 }
 
 namespace detail {
@@ -2403,6 +2584,40 @@ concept operation_with_content = operation<Op> && requires(const Op& op) {
 template <class Op>
 concept operation_with_body = operation_with_json_body<Op> || operation_with_content<Op>;
 
+/// An operation whose request carries secrets (PDF passwords, secret values): it lists them, and
+/// the built request keeps them in http::request::secrets so nothing prints them.
+template <class Op>
+concept operation_with_secrets = operation<Op> &&
+    requires(const Op& op, std::vector<std::string>& out) {
+  op.collect_secrets(out);
+};
+
+/// Removes the token and the request's secrets from every text of an error that may hold the
+/// server's words (a server echoing the request headers or body back in its message).
+inline void scrub_error(error& e, std::string_view token, std::span<const std::string> secrets) {
+  auto scrub = [&](std::string& text) {
+    if (text.empty()) return;
+    if (token.size() >= http::min_scrubbed_secret_length)
+      for (std::size_t at = text.find(token); at != std::string::npos; at = text.find(token, at))
+        text.replace(at, token.size(), "<redacted>");
+    http::scrub_secrets(text, secrets);
+  };
+  scrub(e.message);
+  scrub(e.server_message);
+  scrub(e.retry_after);
+}
+
+/// Marks the error of a request that is not idempotent and whose outcome is unknown: it went out,
+/// no usable answer came back, and it is not resent (that could apply it twice).
+inline void note_outcome_unknown(error& e, const endpoint& ep) {
+  if (ep.idempotent || e.not_sent || e.may_have_been_applied) return;
+  if (e.kind != error_kind::transport && e.kind != error_kind::timeout) return;
+  e.may_have_been_applied = true;
+  e.message.append("; ")
+      .append(ep.operation_id)
+      .append(" is not idempotent, so it was not resent: the server may have applied it");
+}
+
 /// Content-Type sent with a body: JSON text is JSON, everything else is a file's raw bytes.
 inline std::string_view content_type_of(const http::body& b) noexcept {
   return std::holds_alternative<http::json_body>(b) ? "application/json"
@@ -2433,6 +2648,8 @@ result<void> write_request(http::request& out, const Op& op, const settings& s,
   } else {
     out.body = http::no_body{};
   }
+  out.secrets.clear();
+  if constexpr (operation_with_secrets<Op>) op.collect_secrets(out.secrets);
 
   struct entry {
     std::string_view name, value, value_more;
@@ -2605,9 +2822,17 @@ result<typename Op::response_type> execute(Transport& transport, const Op& op, c
   if (!response) {
     error e = std::move(response).error();
     e.operation = std::string(Op::endpoint_info.operation_id);
+    note_outcome_unknown(e, Op::endpoint_info);
+    scrub_error(e, s.token, request->secrets);
     return e;
   }
-  return decode_response(op, *response, codec);
+  auto decoded = decode_response(op, *response, codec);
+  if (!decoded) {
+    error e = std::move(decoded).error();
+    scrub_error(e, s.token, request->secrets);
+    return e;
+  }
+  return decoded;
 }
 
 AIHUB_NAMESPACE_END
@@ -2920,6 +3145,9 @@ struct multipart_session {
   std::string session_id{};
   std::int64_t part_size = 0;
   std::string location{};  ///< "<API-ROOT>/v2/batches/multipart-upload/sessions/<SESSION-ID>"
+  /// The answer's Date header, verbatim: the server's clock when the session opened, which proves
+  /// that a file found in a listing later was stored by this upload and is not an older version.
+  std::string date{};
   static constexpr auto json_fields() {
     using t = multipart_session;
     return json::fields(json::required("session_id", &t::session_id),
@@ -2985,11 +3213,6 @@ struct multipart_layout {
 // Operations
 
 namespace detail {
-inline result<void> check_optional_text(std::string_view field,
-                                        const std::optional<std::string>& v) {
-  if (v) AIHUB_TRY(check_not_empty(field, *v));
-  return {};
-}
 inline void write_batch_target(http::target_string& out, std::int64_t batch_id) {
   url::target_writer(out).path("/v2/batches").segment(batch_id);
 }
@@ -3017,7 +3240,7 @@ struct create_batch {
 
   result<void> validate(const settings& s) const {
     AIHUB_TRY(name.validate("name"));
-    AIHUB_TRY(detail::check_optional_text("workspace", workspace));
+    AIHUB_TRY(check_optional_text("workspace", workspace));
     if (s.service_account && !workspace)
       return validation_error("workspace", "is required when calling as a service account");
     return {};
@@ -3048,8 +3271,8 @@ struct list_batches {
   std::optional<std::int64_t> offset{};
 
   result<void> validate(const settings&) const {
-    AIHUB_TRY(detail::check_optional_text("workspace", workspace));
-    AIHUB_TRY(detail::check_optional_text("username", username));
+    AIHUB_TRY(check_optional_text("workspace", workspace));
+    AIHUB_TRY(check_optional_text("username", username));
     if (limit) AIHUB_TRY(check_non_negative("limit", *limit));
     if (offset) AIHUB_TRY(check_non_negative("offset", *offset));
     return {};
@@ -3128,7 +3351,7 @@ struct list_files {
   result<void> validate(const settings&) const {
     AIHUB_TRY(check_positive("batch_id", batch_id));
     if (page_size) AIHUB_TRY(check_non_negative("page_size", *page_size));
-    return detail::check_optional_text("start_token", start_token);
+    return check_optional_text("start_token", start_token);
   }
   void write_target(http::target_string& out) const {
     url::target_writer t(out);
@@ -3229,6 +3452,7 @@ struct start_multipart_upload {
     if (session.part_size < 1)
       return make_error(error_kind::decode, "part_size must be positive", "part_size");
     session.location = std::string(response.headers.get("Location"));
+    session.date = std::string(response.headers.get("Date"));
     return {};
   }
 };
@@ -3538,17 +3762,12 @@ constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) n
 }
 }  // namespace detail
 
-/// Parses a Retry-After value: delay-seconds ("120") or an IMF-fixdate HTTP-date
-/// ("Sun, 06 Nov 1994 08:49:37 GMT", relative to `now`). Never throws; nullopt when unreadable.
-/// A date in the past means "now" (zero delay).
-inline std::optional<std::chrono::milliseconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now) noexcept {
+/// Parses an HTTP date in the IMF-fixdate form every current server sends
+/// ("Sun, 06 Nov 1994 08:49:37 GMT"). Never throws; nullopt when unreadable.
+inline std::optional<std::chrono::system_clock::time_point> parse_http_date(
+    std::string_view value) noexcept {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  int seconds = 0;
-  if (detail::parse_digits(value, seconds)) return std::chrono::seconds(seconds);
-
-  // IMF-fixdate: "Www, DD Mon YYYY HH:MM:SS GMT" (29 characters).
   if (value.size() != 29 || value[3] != ',' || value[4] != ' ' || value.substr(26) != "GMT")
     return std::nullopt;
   constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
@@ -3562,12 +3781,27 @@ inline std::optional<std::chrono::milliseconds> parse_retry_after(
       !detail::parse_digits(value.substr(23, 2), second) || value[25] != ' ')
     return std::nullopt;
   if (day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  // system_clock may count nanoseconds in 64 bits (until 2262): a hostile year must not overflow.
+  if (year < 1900 || year > 2200) return std::nullopt;
   std::int64_t days = detail::days_from_civil(year, static_cast<unsigned>(month_at / 3 + 1),
                                               static_cast<unsigned>(day));
-  auto when = std::chrono::system_clock::time_point(
+  return std::chrono::system_clock::time_point(
       std::chrono::seconds(days * 86400 + hour * 3600 + minute * 60 + second));
-  if (when <= now) return std::chrono::milliseconds(0);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+}
+
+/// Parses a Retry-After value: delay-seconds ("120") or an IMF-fixdate HTTP-date
+/// ("Sun, 06 Nov 1994 08:49:37 GMT", relative to `now`). Never throws; nullopt when unreadable.
+/// A date in the past means "now" (zero delay).
+inline std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now) noexcept {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  int seconds = 0;
+  if (detail::parse_digits(value, seconds)) return std::chrono::seconds(seconds);
+  auto when = parse_http_date(value);
+  if (!when) return std::nullopt;
+  if (*when <= now) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*when - now);
 }
 
 /// Whether an error may be retried for an operation with these endpoint traits.
@@ -3666,7 +3900,9 @@ class call {
   using value_type = typename Op::response_type;
 
   call(Op op, const call_context& context, std::uint64_t id = 0)
-      : op_(std::move(op)), context_(&context), id_(id), jitter_(seed_for(context, id)) {}
+      : op_(std::move(op)), context_(&context), id_(id), jitter_(seed_for(context, id)) {
+    if constexpr (operation_with_secrets<Op>) op_.collect_secrets(secrets_);
+  }
   call(Op, const call_context&&, std::uint64_t = 0) = delete;  // the context must outlive the call
 
   step next(time_point now) {
@@ -3724,6 +3960,9 @@ class call {
     result<value_type> decoded = response ? decode_response(op_, *response)
                                           : result<value_type>(tag(std::move(response).error()));
     if (!decoded) {
+      error& failure = decoded.error();
+      scrub_error(failure, context_->config ? std::string_view(context_->config->token) : "",
+                  secrets_);
       auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - first_attempt_);
       if (auto delay =
               next_retry_delay(context_->retry, Op::endpoint_info, attempts_, decoded.error(),
@@ -3733,6 +3972,11 @@ class call {
         state_ = state::backing_off;
         return;
       }
+    }
+    if (!decoded) {
+      error e = std::move(decoded).error();
+      note_outcome_unknown(e, Op::endpoint_info);
+      decoded = result<value_type>(std::move(e));
     }
     outcome_ = std::move(decoded);
     state_ = state::done;
@@ -3779,6 +4023,7 @@ class call {
   time_point retry_at_{};
   std::optional<error> last_error_;
   std::optional<result<value_type>> outcome_;
+  std::vector<std::string> secrets_;  ///< scrubbed from the server's words in errors
 };
 
 }  // namespace flow
@@ -3926,22 +4171,42 @@ inline std::optional<std::string> raw_string(const json::raw& value) {
   return out;
 }
 
-inline result<void> check_text(std::string_view field, std::string_view value) {
-  if (value.empty()) return validation_error(field, "must not be empty");
-  if (utf8_length(value) < 0) return validation_error(field, "must be valid UTF-8");
-  return {};
-}
-
-inline result<void> check_optional_text(std::string_view field,
-                                        const std::optional<std::string>& value) {
-  if (value) return check_text(field, *value);
-  return {};
-}
-
 /// An id that goes into the path: present and free of control characters (a pasted id with a
 /// trailing newline is a bug worth naming, even though the segment would be encoded).
 inline result<void> check_id(std::string_view field, std::string_view value) {
   return check_path_id(field, value);
+}
+
+/// Member names whose values are secrets wherever they appear in free-form JSON (the extras of run
+/// settings may carry PDF passwords or secret values the typed fields do not list).
+constexpr bool is_secret_member(std::string_view name) noexcept {
+  return name == "password" || name == "passwords" || name == "secret" || name == "secrets";
+}
+
+/// Collects every string in `text` that sits under a secret member, at any depth.
+inline void collect_secret_strings(std::string_view text, std::vector<std::string>& out) {
+  json::reader r(text);
+  auto walk = [&](auto& self, bool secret) -> bool {
+    switch (r.peek()) {
+      case json::value_kind::object:
+        return r.read_object([&](std::string_view key) {
+          const bool inner = secret || is_secret_member(key);
+          return self(self, inner);
+        });
+      case json::value_kind::array:
+        return r.read_array([&] { return self(self, secret); });
+      case json::value_kind::string: {
+        if (!secret) return r.skip_value();
+        std::string value;
+        if (!r.read_string(value)) return false;
+        if (!value.empty()) out.push_back(std::move(value));
+        return true;
+      }
+      default:
+        return r.skip_value();
+    }
+  };
+  (void)walk(walk, false);
 }
 
 inline std::string indexed(std::string_view prefix, std::size_t i, std::string_view suffix = {}) {
@@ -4435,7 +4700,7 @@ struct run_settings {
     namespace ri = detail::runs_impl;
     for (std::size_t i = 0; i < custom_keys.size(); ++i) {
       const std::string at = ri::indexed("settings.keys.custom", i);
-      AIHUB_TRY(ri::check_text(at + ".name", custom_keys[i].name));
+      AIHUB_TRY(check_text(at + ".name", custom_keys[i].name));
       for (std::size_t j = 0; j < i; ++j)
         if (custom_keys[j].name == custom_keys[i].name)
           return validation_error(
@@ -4445,22 +4710,21 @@ struct run_settings {
     }
     for (std::size_t i = 0; i < secret_keys.size(); ++i) {
       const std::string at = ri::indexed("settings.keys.secret", i);
-      AIHUB_TRY(ri::check_text(at + ".name", secret_keys[i].name));
+      AIHUB_TRY(check_text(at + ".name", secret_keys[i].name));
       for (std::size_t j = 0; j < i; ++j)
         if (secret_keys[j].name == secret_keys[i].name)
           return validation_error(
               at + ".name", "repeats the name of settings.keys.secret[" + std::to_string(j) + "]");
-      AIHUB_TRY(ri::check_text(at + ".secret", secret_keys[i].secret));
+      AIHUB_TRY(check_text(at + ".secret", secret_keys[i].secret));
     }
     for (std::size_t i = 0; i < pdf_passwords.size(); ++i) {
       const std::string at = ri::indexed("settings.runtime_config.instabase.pdf.passwords", i);
-      AIHUB_TRY(ri::check_text(at + ".file_name", pdf_passwords[i].file_name));
+      AIHUB_TRY(check_text(at + ".file_name", pdf_passwords[i].file_name));
       for (std::size_t j = 0; j < i; ++j)
         if (pdf_passwords[j].file_name == pdf_passwords[i].file_name)
           return validation_error(at + ".file_name",
                                   "repeats the file name of entry " + std::to_string(j));
-      if (utf8_length(pdf_passwords[i].password) < 0)
-        return validation_error(at + ".password", "must be valid UTF-8");
+      AIHUB_TRY(check_utf8(at + ".password", pdf_passwords[i].password));
     }
     if (runtime_config_extra) {
       // "instabase" may carry options beyond PDF passwords, so it is free while those are unset.
@@ -4470,7 +4734,7 @@ struct run_settings {
     }
     std::int64_t total = 0;
     for (std::size_t i = 0; i < tags.size(); ++i) {
-      AIHUB_TRY(ri::check_text(ri::indexed("settings.tags", i), tags[i]));
+      AIHUB_TRY(check_text(ri::indexed("settings.tags", i), tags[i]));
       total += utf8_length(tags[i]);
     }
     if (total > max_tags_length)
@@ -4481,6 +4745,18 @@ struct run_settings {
       AIHUB_TRY(check_extra("settings.extra", *extra, {"keys", "runtime_config", "tags"}, taken));
     }
     return {};
+  }
+
+  /// The values a dump must never show: secret keys' values, PDF passwords, and any string under a
+  /// "password", "passwords", "secret" or "secrets" member of the free-form extras.
+  void collect_secrets(std::vector<std::string>& out) const {
+    for (const auto& k : secret_keys)
+      if (!k.secret.empty()) out.push_back(k.secret);
+    for (const auto& p : pdf_passwords)
+      if (!p.password.empty()) out.push_back(p.password);
+    if (runtime_config_extra)
+      detail::runs_impl::collect_secret_strings(runtime_config_extra->text, out);
+    if (extra) detail::runs_impl::collect_secret_strings(extra->text, out);
   }
 
   /// Writes the settings object.
@@ -4618,24 +4894,25 @@ struct run_app {
       return validation_error("app_id", "must not be given together with app_name");
     if (!app_name && !app_id)
       return validation_error("app_name", "is required unless app_id is given");
-    AIHUB_TRY(ri::check_optional_text("app_name", app_name));
-    AIHUB_TRY(ri::check_optional_text("app_id", app_id));
-    AIHUB_TRY(ri::check_optional_text("owner", owner));
+    AIHUB_TRY(check_optional_text("app_name", app_name));
+    AIHUB_TRY(check_optional_text("app_id", app_id));
+    AIHUB_TRY(check_optional_text("owner", owner));
     if (batch_id && input_dir)
       return validation_error("input_dir", "must not be given together with batch_id");
     if (!batch_id && !input_dir)
       return validation_error("batch_id", "is required unless input_dir is given");
     if (batch_id) AIHUB_TRY(check_positive("batch_id", *batch_id));
-    AIHUB_TRY(ri::check_optional_text("input_dir", input_dir));
-    AIHUB_TRY(ri::check_optional_text("version", version));
-    AIHUB_TRY(ri::check_optional_text("output_workspace", output_workspace));
-    AIHUB_TRY(ri::check_optional_text("output_dir", output_dir));
+    AIHUB_TRY(check_optional_text("input_dir", input_dir));
+    AIHUB_TRY(check_optional_text("version", version));
+    AIHUB_TRY(check_optional_text("output_workspace", output_workspace));
+    AIHUB_TRY(check_optional_text("output_dir", output_dir));
     if (s.service_account && !output_workspace && !output_dir)
       return validation_error("output_workspace",
                               "is required unless output_dir is given when calling as a service "
                               "account (service accounts have no personal workspace)");
     return settings.validate();
   }
+  void collect_secrets(std::vector<std::string>& out) const { settings.collect_secrets(out); }
   void write_target(http::target_string& out) const { out.append("/v2/apps/runs"); }
   /// Appends the JSON request body to `text` (reusing its capacity when the caller keeps one).
   void write_body(std::string& text) const {
@@ -4705,7 +4982,7 @@ struct run_deployment {
                               "exactly one of batch_id, input_dir and manual_upstream_integration "
                               "must be given");
     if (batch_id) AIHUB_TRY(check_positive("batch_id", *batch_id));
-    AIHUB_TRY(ri::check_optional_text("input_dir", input_dir));
+    AIHUB_TRY(check_optional_text("input_dir", input_dir));
     for (auto [name, value] :
          {std::pair{"from_timestamp", from_timestamp}, std::pair{"to_timestamp", to_timestamp}}) {
       if (!value) continue;
@@ -4717,10 +4994,11 @@ struct run_deployment {
     }
     if (from_timestamp && to_timestamp && *from_timestamp > *to_timestamp)
       return validation_error("from_timestamp", "must not be after to_timestamp");
-    AIHUB_TRY(ri::check_optional_text("version", version));
-    AIHUB_TRY(ri::check_optional_text("output_dir", output_dir));
+    AIHUB_TRY(check_optional_text("version", version));
+    AIHUB_TRY(check_optional_text("output_dir", output_dir));
     return settings.validate();
   }
+  void collect_secrets(std::vector<std::string>& out) const { settings.collect_secrets(out); }
   void write_target(http::target_string& out) const {
     url::target_writer(out).path("/v2/apps/deployments").segment(deployment_id).path("/runs");
   }
@@ -4828,17 +5106,17 @@ struct list_runs {
 
   result<void> validate(const ::aihub::settings&) const {
     namespace ri = detail::runs_impl;
-    AIHUB_TRY(ri::check_optional_text("app_id", app_id));
-    AIHUB_TRY(ri::check_optional_text("app_name", app_name));
-    AIHUB_TRY(ri::check_optional_text("deployment_id", deployment_id));
-    AIHUB_TRY(ri::check_optional_text("username", username));
-    AIHUB_TRY(ri::check_optional_text("run_id", run_id));
+    AIHUB_TRY(check_optional_text("app_id", app_id));
+    AIHUB_TRY(check_optional_text("app_name", app_name));
+    AIHUB_TRY(check_optional_text("deployment_id", deployment_id));
+    AIHUB_TRY(check_optional_text("username", username));
+    AIHUB_TRY(check_optional_text("run_id", run_id));
     for (std::size_t i = 0; i < status.size(); ++i)
       if (status[i] == run_status::unknown)
         return validation_error(ri::indexed("status", i),
                                 "must be a known run status, not unknown");
     for (std::size_t i = 0; i < output_workspaces.size(); ++i)
-      AIHUB_TRY(ri::check_text(ri::indexed("output_workspaces", i), output_workspaces[i]));
+      AIHUB_TRY(check_text(ri::indexed("output_workspaces", i), output_workspaces[i]));
     for (auto [name, value] :
          {std::pair{"from_timestamp", from_timestamp}, std::pair{"to_timestamp", to_timestamp}}) {
       if (!value) continue;
@@ -5164,15 +5442,177 @@ class run_pager {
 
 AIHUB_NAMESPACE_END
 
+// ==== include/aihub/io/random_access_source.hpp ==================================================
+
+// The one interface behind which local bytes sit: a snapshot with a known size that can be read at
+// any offset, from several threads at once, and asked whether it is still the snapshot it was when
+// it was opened. Uploads read every part through it, so the platform's file calls live in one
+// place (platform/posix_file.hpp) and embedders can supply their own storage.
+
+AIHUB_NAMESPACE_BEGIN
+namespace io {
+
+class random_access_source {
+ public:
+  virtual ~random_access_source() = default;
+
+  /// The size fixed when the source was opened; every read and check is against it.
+  virtual std::uint64_t size() const noexcept = 0;
+  /// Fills a prefix of `out` with the bytes at `offset` (like pread); 0 only at or past size().
+  /// Thread-safe: parts read at once from one source.
+  virtual result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) const = 0;
+  /// Fine while the bytes are still the ones the source had when it was opened; an error of kind
+  /// local_input when it changed since (grew, shrank, was written to).
+  virtual result<void> verify() const = 0;
+  /// What to call it in messages (a file's path).
+  virtual const std::string& name() const noexcept = 0;
+};
+
+/// An error of kind local_input about `source`.
+inline error local_input_error(std::string_view name, std::string_view what) {
+  error e = make_error(error_kind::local_input, std::string(name) + ": " + std::string(what));
+  e.field = "source";
+  return e;
+}
+
+/// A region of a source as a request body. When the last byte of the region has been read, the
+/// source is verified before that byte is handed over: a file that changed while it was being read
+/// fails the body there, so a transport never completes a request carrying a mix of old and new
+/// bytes, and a server never applies one.
+class source_region_reader final : public http::byte_reader {
+ public:
+  source_region_reader(std::shared_ptr<const random_access_source> source, std::uint64_t offset,
+                       std::uint64_t length)
+      : source_(std::move(source)), offset_(offset), length_(length) {}
+
+  result<std::size_t> read(std::span<std::byte> out) override {
+    const std::uint64_t left = length_ - position_;
+    if (left == 0) return std::size_t{0};
+    if (out.size() > left) out = out.first(static_cast<std::size_t>(left));
+    auto n = source_->read_at(offset_ + position_, out);
+    if (!n) return n;
+    if (*n == 0)
+      return local_input_error(source_->name(), "ended after " +
+                                                    std::to_string(offset_ + position_) + " of " +
+                                                    std::to_string(source_->size()) +
+                                                    " bytes: it shrank while it was being read");
+    position_ += *n;
+    if (position_ == length_) AIHUB_TRY(source_->verify());
+    return n;
+  }
+  bool can_rewind() const noexcept override { return true; }
+  result<void> rewind() override {
+    position_ = 0;
+    return {};
+  }
+  std::string describe() const override {
+    return source_->name() + " from offset " + std::to_string(offset_);
+  }
+
+ private:
+  std::shared_ptr<const random_access_source> source_;
+  std::uint64_t offset_, length_, position_ = 0;
+};
+
+}  // namespace io
+AIHUB_NAMESPACE_END
+
+// ==== include/aihub/platform/posix_file.hpp ======================================================
+
+// Local files on POSIX systems as io::random_access_source: opened once, read with pread from that
+// one descriptor (so a file renamed over the path while parts are in flight does not change what
+// is sent), and checked against the size and modification time it had when it was opened (so an
+// edit in place is caught). The change time is left out on purpose: it also moves when the file is
+// renamed over, chmod-ed or hard-linked, none of which changes a byte read from the descriptor.
+// The only place in the library that calls the operating system for files.
+
+AIHUB_NAMESPACE_BEGIN
+namespace platform {
+
+class posix_file final : public io::random_access_source {
+ public:
+  /// Opens `path` for reading; a missing, unreadable or non-regular file is a validation error
+  /// (nothing was sent).
+  static result<std::shared_ptr<const posix_file>> open(std::string path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return validation_error("path", "cannot read " + path + ": " + std::strerror(errno));
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) {
+      error e = validation_error("path", "cannot read " + path + ": " + std::strerror(errno));
+      ::close(fd);
+      return e;
+    }
+    if (!S_ISREG(info.st_mode)) {
+      ::close(fd);
+      return validation_error("path", path + " is not a regular file");
+    }
+    return std::shared_ptr<const posix_file>(new posix_file(fd, std::move(path), info));
+  }
+
+  ~posix_file() override { ::close(fd_); }
+  posix_file(const posix_file&) = delete;
+  posix_file& operator=(const posix_file&) = delete;
+
+  std::uint64_t size() const noexcept override { return size_; }
+  const std::string& name() const noexcept override { return path_; }
+
+  result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) const override {
+    if (offset >= size_ || out.empty()) return std::size_t{0};
+    if (out.size() > size_ - offset) out = out.first(static_cast<std::size_t>(size_ - offset));
+    static_assert(sizeof(off_t) >= 8, "build with 64-bit file offsets (_FILE_OFFSET_BITS=64)");
+    for (;;) {
+      ssize_t n = ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset));
+      if (n >= 0) return static_cast<std::size_t>(n);
+      if (errno == EINTR) continue;
+      return io::local_input_error(path_, std::string("cannot be read: ") + std::strerror(errno));
+    }
+  }
+
+  result<void> verify() const override {
+    struct stat now {};
+    if (::fstat(fd_, &now) != 0)
+      return io::local_input_error(path_,
+                                   std::string("cannot be checked: ") + std::strerror(errno));
+    if (static_cast<std::uint64_t>(now.st_size) != size_)
+      return io::local_input_error(path_, "changed while it was being sent: its size went from " +
+                                              std::to_string(size_) + " to " +
+                                              std::to_string(now.st_size) + " bytes");
+    if (now.st_mtim.tv_sec != mtime_.tv_sec || now.st_mtim.tv_nsec != mtime_.tv_nsec)
+      return io::local_input_error(path_,
+                                   "changed while it was being sent: it was written to (its "
+                                   "modification time moved)");
+    return {};
+  }
+
+ private:
+  posix_file(int fd, std::string path, const struct stat& info)
+      : fd_(fd),
+        path_(std::move(path)),
+        size_(static_cast<std::uint64_t>(info.st_size)),
+        mtime_(info.st_mtim) {}
+
+  int fd_;
+  std::string path_;
+  std::uint64_t size_;
+  timespec mtime_;
+};
+
+}  // namespace platform
+AIHUB_NAMESPACE_END
+
 // ==== include/aihub/upload.hpp ===================================================================
 
 // Uploading one file into a batch, as a step machine. Up to the threshold it is one PUT; above it a
-// multipart session: parts are described as regions of the source (a file slice for a file on
-// disk), so no part is ever buffered, up to N are in flight, each is retried on its own, and the
-// commit lists them in order. If a part cannot be uploaded, the session is aborted on the server
-// and the error says which part failed and why. A commit that had to be retried and then finds the
-// session closed is confirmed through the file listing (name and size) instead of failing or
-// uploading again.
+// multipart session: parts are described as regions of the source (read from one open descriptor
+// for a file on disk), so no part is ever buffered, up to N are in flight, each is retried on its
+// own, and the commit lists them in order. What the server receives is the source as it was when
+// the upload began, or nothing: a source that changes is caught after each region and before the
+// commit, and ends the upload with error_kind::local_input. Nothing is left half-done: a part
+// that cannot be uploaded, a change in the source or a commit refused for good aborts the session
+// on the server, and the error names the part, the session and the file. A commit whose answer was
+// lost is retried; if the retry finds the session closed, the file listing must show this upload
+// (same name and size, stored since the session opened) before it counts as done.
 
 AIHUB_NAMESPACE_BEGIN
 
@@ -5181,30 +5621,36 @@ AIHUB_NAMESPACE_BEGIN
 using positional_reader =
     std::function<result<std::size_t>(std::uint64_t offset, std::span<std::byte> out)>;
 
-/// Where the bytes of an upload come from: a size and a way to describe any region of it as a
-/// request body. Regions are independent, so parts can go in parallel and a failed part can be sent
-/// again.
+/// Where the bytes of an upload come from: a size, a way to describe any region of it as a
+/// request body, and optionally a check that the bytes did not change since the upload began.
+/// Regions are independent, so parts can go in parallel and a failed part can be sent again.
 struct upload_source {
   std::uint64_t size = 0;
   std::function<http::body(std::uint64_t offset, std::uint64_t length)> region{};
+  /// Fine while the bytes are those the upload began with; a local_input error once they changed.
+  /// The flow calls it before a multipart commit (each region's body also calls it after its last
+  /// byte is read); unset means the source cannot change.
+  std::function<result<void>()> verify{};
 
-  /// A file on disk, read region by region while it is sent.
-  static upload_source from_file(std::string path, std::uint64_t size) {
-    // Every part shares this one copy of the path.
+  /// A snapshot (see io::random_access_source): every region reads from it and checks it, so what
+  /// the server receives is the source exactly as it was when it was opened, or the upload fails
+  /// with error_kind::local_input and nothing half-changed is committed.
+  static upload_source from_source(std::shared_ptr<const io::random_access_source> source) {
+    const std::uint64_t size = source->size();
     return {size,
-            [path = http::shared_text(std::move(path))](std::uint64_t offset,
-                                                        std::uint64_t length) -> http::body {
-              return http::file_slice{path, offset, length};
-            }};
+            [source](std::uint64_t offset, std::uint64_t length) -> http::body {
+              return http::reader_body{
+                  length, std::make_shared<io::source_region_reader>(source, offset, length)};
+            },
+            [source] { return source->verify(); }};
   }
-  /// Stats `path` for its size.
+  /// The file at `path`, opened once: every part is read from that one descriptor, and its size
+  /// and modification times are checked after each part and before the commit (a file replaced or
+  /// edited while it uploads ends the upload with error_kind::local_input, never as a mix).
   static result<upload_source> open_file(std::string path) {
-    struct stat info {};
-    if (::stat(path.c_str(), &info) != 0)
-      return validation_error("path",
-                              std::string("cannot read ") + path + ": " + std::strerror(errno));
-    if (!S_ISREG(info.st_mode)) return validation_error("path", path + " is not a regular file");
-    return from_file(std::move(path), static_cast<std::uint64_t>(info.st_size));
+    auto file = platform::posix_file::open(std::move(path));
+    if (!file) return std::move(file).error();
+    return from_source(std::move(*file));
   }
   /// Caller-owned memory; it must outlive the upload.
   static upload_source from_bytes(std::span<const std::byte> bytes) {
@@ -5290,6 +5736,7 @@ class basic_upload_flow {
       phase_ = phase::single;
     } else {
       outcome_value_.multipart = true;
+      started_at_ = context_->wall_clock();
       start_.emplace(start_multipart_upload{.batch_id = batch_id_,
                                             .name = name_,
                                             .file_size = static_cast<std::int64_t>(source_.size)},
@@ -5320,8 +5767,18 @@ class basic_upload_flow {
             return finish(std::move(*cancelled_));
           auto s = start_->next(now);
           if (!std::holds_alternative<flow::done_step>(s)) return s;
-          if (!start_->outcome()) return finish(std::move(start_->outcome()).error());
+          if (!start_->outcome()) {
+            error e = std::move(start_->outcome()).error();
+            if (e.may_have_been_applied)
+              e.message.append("; a multipart session for '")
+                  .append(name_.value())
+                  .append(
+                      "' may be open on the server, but its id never arrived, so it cannot "
+                      "be aborted");
+            return finish(std::move(e));
+          }
           session_ = std::move(*start_->outcome());
+          if (auto date = parse_http_date(session_.date)) started_at_ = *date;
           outcome_value_.session_id = session_.session_id;
           layout_ = multipart_layout{source_.size, static_cast<std::uint64_t>(session_.part_size)};
           if (layout_.part_count() > max_parts && !failure_) {
@@ -5345,6 +5802,11 @@ class basic_upload_flow {
         }
         case phase::parts: {
           if (auto s = next_part_step(now)) return *s;
+          // The last chance to catch a file edited after its parts were read: nothing is
+          // committed unless the source is still what every part was read from.
+          if (!failure_ && source_.verify)
+            if (auto unchanged = source_.verify(); !unchanged)
+              failure_ = std::move(unchanged).error();
           if (failure_) {
             abort_.emplace(abort_multipart_upload{.session_id = session_.session_id}, *context_,
                            finish_id);
@@ -5382,7 +5844,17 @@ class basic_upload_flow {
             phase_ = phase::confirming;
             continue;
           }
-          return finish(std::move(commit_->outcome()).error());
+          error failed = std::move(commit_->outcome()).error();
+          failed.message = "committing session " + session_.session_id + " of '" +
+                           std::string(name_.value()) + "' failed: " + failed.message;
+          if (session_gone) return finish(std::move(failed));
+          // A commit refused for good leaves the session open: abort it, so no half-done
+          // upload stays behind on the server.
+          failure_ = std::move(failed);
+          abort_.emplace(abort_multipart_upload{.session_id = session_.session_id}, *context_,
+                         abort_after_commit_id);
+          phase_ = phase::aborting;
+          continue;
         }
         case phase::confirming: {
           if (cancelled_ && !listing_->in_flight()) return finish(std::move(*cancelled_));
@@ -5392,14 +5864,26 @@ class basic_upload_flow {
           const file_page& page = *listing_->outcome();
           for (const auto& node : page.nodes) {
             if (node.name != name_.value()) continue;
-            if (node.size() && static_cast<std::uint64_t>(*node.size()) == source_.size) {
-              outcome_value_.confirmed_by_listing = true;
-              report_progress(source_.size);
-              return finish_ok();
-            }
-            return finish(make_error(error_kind::protocol,
-                                     "the retried commit found the session closed, and the listed "
-                                     "file has another size than the upload"));
+            if (!node.size() || static_cast<std::uint64_t>(*node.size()) != source_.size)
+              return finish(confirmation_error("the listed file has another size than the upload"));
+            // Same name and size is not enough: an older version of the file would hide the loss
+            // of this one. It must have been stored since this upload's session opened.
+            auto modified = node.metadata ? node.metadata->modified_timestamp : std::nullopt;
+            if (!modified)
+              return finish(confirmation_error(
+                  "the listing gives no modification time, so it cannot prove the file is this "
+                  "upload and not an older version"));
+            const auto opened =
+                std::chrono::duration_cast<std::chrono::seconds>(started_at_.time_since_epoch())
+                    .count();
+            if (*modified < opened)
+              return finish(confirmation_error(
+                  "the listed file of the same name and size was stored at " +
+                  std::to_string(*modified) + ", before this upload's session opened at " +
+                  std::to_string(opened) + " (Unix seconds): it is an older version"));
+            outcome_value_.confirmed_by_listing = true;
+            report_progress(source_.size);
+            return finish_ok();
           }
           if (page.has_more && page.next_page_token && !page.next_page_token->empty() &&
               std::find(seen_tokens_.begin(), seen_tokens_.end(), *page.next_page_token) ==
@@ -5410,9 +5894,7 @@ class basic_upload_flow {
                 listing_id);
             continue;
           }
-          return finish(make_error(error_kind::protocol,
-                                   "the retried commit found the session closed, and the file is "
-                                   "not in the batch"));
+          return finish(confirmation_error("the file is not in the batch"));
         }
         case phase::done:
           return flow::done_step{};
@@ -5507,7 +5989,18 @@ class basic_upload_flow {
     done
   };
   static constexpr std::uint64_t single_id = 1, start_id = 1, finish_id = 2, listing_id = 3,
-                                 part_id_base = 1000;
+                                 abort_after_commit_id = 4, part_id_base = 1000;
+
+  error confirmation_error(std::string why) const {
+    error e = make_error(error_kind::protocol,
+                         "the commit of session " + session_.session_id + " of '" +
+                             std::string(name_.value()) +
+                             "' had to be retried and then found the session closed, and the "
+                             "listing does not prove the upload landed: " +
+                             why);
+    e.operation = std::string(commit_multipart_upload::endpoint_info.operation_id);
+    return e;
+  }
 
   struct active_part {
     std::int64_t part_num;
@@ -5579,6 +6072,9 @@ class basic_upload_flow {
   std::int64_t failed_part_ = 0;
   upload_outcome outcome_value_;
   std::optional<result<upload_outcome>> outcome_;
+  /// When the session opened: the Date of its answer (the server's clock), else the caller's
+  /// wall clock just before the session was asked for.
+  std::chrono::system_clock::time_point started_at_{};
 };
 
 using upload_flow = basic_upload_flow<>;
@@ -5662,6 +6158,7 @@ class wait_flow {
         if (auto ok = Traits::check(*last_); !ok) {
           error e = std::move(ok).error();
           e.operation = std::string(Op::endpoint_info.operation_id);
+          if (context_->config) scrub_error(e, context_->config->token, {});
           outcome_ = result<value_type>(std::move(e));
         } else {
           outcome_ = result<value_type>(*last_);

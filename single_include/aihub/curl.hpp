@@ -105,6 +105,15 @@ struct transport_options {
 
   protocol_version http_version = protocol_version::libcurl_default;
 
+  /// Whether POST and PATCH requests may go out on a kept-alive connection. By default they open a
+  /// fresh one: libcurl resends a request by itself when a reused connection turns out to be dead
+  /// before any answer byte arrives, and a server that applied a POST and then died would apply
+  /// it twice (two batches, two runs, two upload sessions for one intent). A fresh connection
+  /// costs one handshake per POST and rules that out; GET, PUT and DELETE keep reusing
+  /// connections, since sending them twice does no harm. Set this only when every POST you send
+  /// may safely be applied twice.
+  bool reuse_connections_for_post = false;
+
   /// Keep idle connections alive with TCP keep-alive probes (helps through NATs and load
   /// balancers).
   bool tcp_keepalive = true;
@@ -948,6 +957,11 @@ struct option_setter {
   }
 };
 
+/// RFC 9110's idempotent methods: sending one twice has the effect of sending it once.
+constexpr bool is_idempotent_method(http::method m) noexcept {
+  return m != http::method::post && m != http::method::patch;
+}
+
 inline long clamp_to_long(std::uint64_t v) noexcept {
   return static_cast<long>(v < 0x7fffffffu ? v : 0x7fffffffu);
 }
@@ -1057,6 +1071,10 @@ inline void configure(option_setter& set, exchange& x, const transport_options& 
                 "CURLOPT_CUSTOMREQUEST");
       break;
   }
+  // libcurl retries a request silently only on a reused connection; a fresh one means a POST goes
+  // out once, and a lost answer is reported to the caller instead of resent.
+  if (!config.reuse_connections_for_post && !is_idempotent_method(request.verb))
+    set.long_(CURLOPT_FRESH_CONNECT, 1L, "CURLOPT_FRESH_CONNECT");
 }
 
 /// The error for a configuration libcurl refused (an option this libcurl build does not support).
@@ -1072,6 +1090,8 @@ inline error option_error(const option_setter& set) {
 inline void collect_all_secrets(exchange& x, const transport_options& config,
                                 const http::request& request) {
   collect_secrets(request.headers, x.secrets());
+  for (const auto& secret : request.secrets)
+    if (secret.size() >= http::min_scrubbed_secret_length) x.secrets().push_back(secret);
   if (config.proxy) {
     std::string userinfo = url_userinfo(*config.proxy);
     if (userinfo.size() >= 4) x.secrets().push_back(std::move(userinfo));
