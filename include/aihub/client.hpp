@@ -230,9 +230,9 @@ class client {
 
   /// Runs any step machine to completion: sequentially over the client's transport, or with worker
   /// threads when the flow allows several sends at once and a transport factory was given.
-  template <class Flow>
+  template <flow::step_machine Flow>
   result<typename Flow::value_type> drive(Flow& machine) {
-    if constexpr (requires { machine.max_in_flight(); }) {
+    if constexpr (flow::parallel_machine<Flow>) {
       if (options_.transport_factory && machine.max_in_flight() > 1)
         return drive_parallel(machine, machine.max_in_flight());
     }
@@ -245,7 +245,7 @@ class client {
       if (auto* out = std::get_if<flow::send_step>(&s)) {
         auto response = transport_.send(out->request, send);
         if (options_.on_exchange) options_.on_exchange(out->request, response);
-        feed(machine, out->id, std::move(response));
+        machine.on_response(out->id, std::move(response), options_.clock());
       } else if (auto* wait = std::get_if<flow::wait_step>(&s)) {
         options_.sleep_until(wait->until, send.stop);
       } else if (std::holds_alternative<flow::await_step>(s)) {
@@ -279,9 +279,9 @@ class client {
   /// On a stop request, a flow that can wind down cleanly (an upload aborting its session) is told
   /// to, and keeps running with sends that no longer carry the stop token. Returns false when the
   /// flow has no such path and the driver should stop now.
-  template <class Flow>
+  template <flow::step_machine Flow>
   static bool stop_flow(Flow& machine, send_options& send, bool& stopping) {
-    if constexpr (requires { machine.cancel(error{}); }) {
+    if constexpr (flow::cancellable_machine<Flow>) {
       stopping = true;
       machine.cancel(make_error(error_kind::cancelled, "stopped by the caller"));
       send.stop = std::stop_token();
@@ -294,15 +294,7 @@ class client {
     }
   }
 
-  template <class Flow>
-  void feed(Flow& machine, std::uint64_t id, result<http::response> response) {
-    if constexpr (requires { machine.on_response(id, std::move(response), options_.clock()); })
-      machine.on_response(id, std::move(response), options_.clock());
-    else
-      machine.on_response(std::move(response), options_.clock());
-  }
-
-  template <class Flow>
+  template <flow::parallel_machine Flow>
   result<typename Flow::value_type> drive_parallel(Flow& machine, std::size_t workers) {
     struct job {
       std::uint64_t id;
@@ -388,7 +380,7 @@ class client {
       for (auto& item : ready) {
         --in_flight;
         if (options_.on_exchange) options_.on_exchange(item.request, item.response);
-        feed(machine, item.id, std::move(item.response));
+        machine.on_response(item.id, std::move(item.response), options_.clock());
       }
     }
     shutdown();
@@ -401,5 +393,10 @@ class client {
   options_type options_;
   flow::call_context context_;
 };
+
+// Every flow the client drives speaks the one protocol its drivers assume.
+static_assert(flow::step_machine<flow::call<get_batch>>);
+static_assert(flow::step_machine<wait_flow<poll_batches_job, job_wait_traits>>);
+static_assert(flow::parallel_machine<upload_flow> && flow::cancellable_machine<upload_flow>);
 
 AIHUB_NAMESPACE_END

@@ -9,6 +9,8 @@
 // pagination, waiting) are built from it.
 
 #include <chrono>
+#include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -43,6 +45,34 @@ struct await_step {};
 struct done_step {};
 
 using step = std::variant<send_step, wait_step, await_step, done_step>;
+
+/// What every driver needs of a flow, and all it may assume: asked for its next step at a time, it
+/// answers with a step; each response is fed back with the id of its send_step; once done() it
+/// holds its outcome. The blocking client and an event loop drive the same machines through this.
+template <class F>
+concept step_machine = requires(F& machine, const F& view, time_point now, std::uint64_t id,
+                                result<http::response> response) {
+  typename F::value_type;
+  { machine.next(now) } -> std::same_as<step>;
+  machine.on_response(id, std::move(response), now);
+  { view.done() } -> std::same_as<bool>;
+  { machine.outcome() } -> std::same_as<result<typename F::value_type>&>;
+};
+
+/// A flow that can wind down cleanly when stopped (an upload aborting its session): after
+/// cancel() it keeps sending what it must and then ends with the given error. cancel() says
+/// whether anything is left to send.
+template <class F>
+concept cancellable_machine = step_machine<F> && requires(F& machine, error reason) {
+  { machine.cancel(std::move(reason)) } -> std::convertible_to<bool>;
+};
+
+/// A flow that may have several sends in flight at once (parts of one upload), up to
+/// max_in_flight(); a driver that sends one at a time drives it correctly too, only slower.
+template <class F>
+concept parallel_machine = step_machine<F> && requires(const F& machine) {
+  { machine.max_in_flight() } -> std::convertible_to<std::size_t>;
+};
 
 /// `t + d`, clamped to the largest time point instead of overflowing (a "forever" timeout).
 inline time_point add_saturating(time_point t, std::chrono::milliseconds d) noexcept {
@@ -122,7 +152,13 @@ class call {
     return done_step{};
   }
 
-  /// Feeds the outcome of the last send_step.
+  /// Feeds the outcome of the last send_step (a call has one send in flight at most, so the id
+  /// only confirms it).
+  void on_response(std::uint64_t id, result<http::response> response, time_point now) {
+    AIHUB_ASSERT(id == id_);
+    (void)id;
+    on_response(std::move(response), now);
+  }
   void on_response(result<http::response> response, time_point now) {
     AIHUB_ASSERT(state_ == state::in_flight);
     result<value_type> decoded = response ? decode_response(op_, *response)

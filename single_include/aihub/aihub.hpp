@@ -3876,6 +3876,34 @@ struct done_step {};
 
 using step = std::variant<send_step, wait_step, await_step, done_step>;
 
+/// What every driver needs of a flow, and all it may assume: asked for its next step at a time, it
+/// answers with a step; each response is fed back with the id of its send_step; once done() it
+/// holds its outcome. The blocking client and an event loop drive the same machines through this.
+template <class F>
+concept step_machine = requires(F& machine, const F& view, time_point now, std::uint64_t id,
+                                result<http::response> response) {
+  typename F::value_type;
+  { machine.next(now) } -> std::same_as<step>;
+  machine.on_response(id, std::move(response), now);
+  { view.done() } -> std::same_as<bool>;
+  { machine.outcome() } -> std::same_as<result<typename F::value_type>&>;
+};
+
+/// A flow that can wind down cleanly when stopped (an upload aborting its session): after
+/// cancel() it keeps sending what it must and then ends with the given error. cancel() says
+/// whether anything is left to send.
+template <class F>
+concept cancellable_machine = step_machine<F> && requires(F& machine, error reason) {
+  { machine.cancel(std::move(reason)) } -> std::convertible_to<bool>;
+};
+
+/// A flow that may have several sends in flight at once (parts of one upload), up to
+/// max_in_flight(); a driver that sends one at a time drives it correctly too, only slower.
+template <class F>
+concept parallel_machine = step_machine<F> && requires(const F& machine) {
+  { machine.max_in_flight() } -> std::convertible_to<std::size_t>;
+};
+
 /// `t + d`, clamped to the largest time point instead of overflowing (a "forever" timeout).
 inline time_point add_saturating(time_point t, std::chrono::milliseconds d) noexcept {
   if (d.count() <= 0) return t;
@@ -3954,7 +3982,13 @@ class call {
     return done_step{};
   }
 
-  /// Feeds the outcome of the last send_step.
+  /// Feeds the outcome of the last send_step (a call has one send in flight at most, so the id
+  /// only confirms it).
+  void on_response(std::uint64_t id, result<http::response> response, time_point now) {
+    AIHUB_ASSERT(id == id_);
+    (void)id;
+    on_response(std::move(response), now);
+  }
   void on_response(result<http::response> response, time_point now) {
     AIHUB_ASSERT(state_ == state::in_flight);
     result<value_type> decoded = response ? decode_response(op_, *response)
@@ -6417,9 +6451,9 @@ class client {
 
   /// Runs any step machine to completion: sequentially over the client's transport, or with worker
   /// threads when the flow allows several sends at once and a transport factory was given.
-  template <class Flow>
+  template <flow::step_machine Flow>
   result<typename Flow::value_type> drive(Flow& machine) {
-    if constexpr (requires { machine.max_in_flight(); }) {
+    if constexpr (flow::parallel_machine<Flow>) {
       if (options_.transport_factory && machine.max_in_flight() > 1)
         return drive_parallel(machine, machine.max_in_flight());
     }
@@ -6432,7 +6466,7 @@ class client {
       if (auto* out = std::get_if<flow::send_step>(&s)) {
         auto response = transport_.send(out->request, send);
         if (options_.on_exchange) options_.on_exchange(out->request, response);
-        feed(machine, out->id, std::move(response));
+        machine.on_response(out->id, std::move(response), options_.clock());
       } else if (auto* wait = std::get_if<flow::wait_step>(&s)) {
         options_.sleep_until(wait->until, send.stop);
       } else if (std::holds_alternative<flow::await_step>(s)) {
@@ -6466,9 +6500,9 @@ class client {
   /// On a stop request, a flow that can wind down cleanly (an upload aborting its session) is told
   /// to, and keeps running with sends that no longer carry the stop token. Returns false when the
   /// flow has no such path and the driver should stop now.
-  template <class Flow>
+  template <flow::step_machine Flow>
   static bool stop_flow(Flow& machine, send_options& send, bool& stopping) {
-    if constexpr (requires { machine.cancel(error{}); }) {
+    if constexpr (flow::cancellable_machine<Flow>) {
       stopping = true;
       machine.cancel(make_error(error_kind::cancelled, "stopped by the caller"));
       send.stop = std::stop_token();
@@ -6481,15 +6515,7 @@ class client {
     }
   }
 
-  template <class Flow>
-  void feed(Flow& machine, std::uint64_t id, result<http::response> response) {
-    if constexpr (requires { machine.on_response(id, std::move(response), options_.clock()); })
-      machine.on_response(id, std::move(response), options_.clock());
-    else
-      machine.on_response(std::move(response), options_.clock());
-  }
-
-  template <class Flow>
+  template <flow::parallel_machine Flow>
   result<typename Flow::value_type> drive_parallel(Flow& machine, std::size_t workers) {
     struct job {
       std::uint64_t id;
@@ -6575,7 +6601,7 @@ class client {
       for (auto& item : ready) {
         --in_flight;
         if (options_.on_exchange) options_.on_exchange(item.request, item.response);
-        feed(machine, item.id, std::move(item.response));
+        machine.on_response(item.id, std::move(item.response), options_.clock());
       }
     }
     shutdown();
@@ -6588,6 +6614,11 @@ class client {
   options_type options_;
   flow::call_context context_;
 };
+
+// Every flow the client drives speaks the one protocol its drivers assume.
+static_assert(flow::step_machine<flow::call<get_batch>>);
+static_assert(flow::step_machine<wait_flow<poll_batches_job, job_wait_traits>>);
+static_assert(flow::parallel_machine<upload_flow> && flow::cancellable_machine<upload_flow>);
 
 AIHUB_NAMESPACE_END
 

@@ -599,3 +599,51 @@ TEST_CASE("review fixes: absurd part sizes, forever timeouts and dot ids") {
   CHECK(build_request(create_batch{.name = std::string("a\nb")}, fake_settings()).error().field ==
         "name");
 }
+
+TEST_CASE("drive: a flow written by a user runs on the client through the step_machine concept") {
+  // Creates two batches, the second only after the first exists, and sums their ids.
+  struct two_batches {
+    using value_type = std::int64_t;
+    flow::call_context context;
+    std::optional<flow::call<create_batch>> current;
+    int made = 0;
+    std::int64_t sum = 0;
+    std::optional<result<std::int64_t>> outcome_;
+
+    flow::step next(flow::time_point now) {
+      if (outcome_) return flow::done_step{};
+      if (!current) current.emplace(create_batch{.name = "b"}, context, 40 + made);
+      auto s = current->next(now);
+      if (!std::holds_alternative<flow::done_step>(s)) return s;
+      auto& made_one = current->outcome();
+      if (!made_one) {
+        outcome_.emplace(std::move(made_one).error());
+        return flow::done_step{};
+      }
+      sum += made_one->id;
+      current.reset();
+      if (++made == 2) outcome_.emplace(sum);
+      return next(now);
+    }
+    void on_response(std::uint64_t id, result<http::response> r, flow::time_point now) {
+      CHECK(id == static_cast<std::uint64_t>(40 + made));
+      current->on_response(id, std::move(r), now);
+    }
+    bool done() const { return outcome_.has_value(); }
+    result<std::int64_t>& outcome() { return *outcome_; }
+  };
+  static_assert(flow::step_machine<two_batches>);
+  static_assert(!flow::parallel_machine<two_batches> && !flow::cancellable_machine<two_batches>);
+
+  fake_hub hub;
+  recording_transport t{&hub};
+  fake_clock clock;
+  const settings s = fake_settings();
+  fake_client c(t, s, fake_time_options<recording_transport>(clock, quick_retries()));
+  two_batches machine;
+  machine.context.config = &s;
+  auto total = c.drive(machine);
+  REQUIRE_MESSAGE(total, (total ? "" : total.error().describe()));
+  CHECK(*total == 1 + 2);
+  CHECK(t.targets() == std::vector<std::string>{"POST /v2/batches", "POST /v2/batches"});
+}
