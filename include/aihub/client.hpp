@@ -6,6 +6,7 @@
 // thread.
 
 #include <chrono>
+#include <concepts>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -59,16 +60,47 @@ class client {
  public:
   using options_type = client_options<Transport>;
 
-  client(Transport transport, settings config, options_type options = {})
-      : transport_(std::move(transport)), options_(std::move(options)) {
-    context_.config = &config_;
-    config_ = std::move(config);
-    context_.retry = options_.retry;
-    if (!options_.clock) options_.clock = [] { return flow::clock::now(); };
-    if (!options_.sleep_until) options_.sleep_until = interruptible_sleep;
+  client(Transport transport, settings config,
+         options_type options = {}) requires std::move_constructible<Transport>
+      : transport_(std::move(transport)), config_(std::move(config)), options_(std::move(options)) {
+    init();
+  }
+  /// Builds the transport in place from `transport_args`, for a transport that cannot move (the
+  /// libcurl multi transport, whose worker thread holds its address).
+  template <class... Args>
+  requires std::constructible_from<Transport, Args...> client(settings config, options_type options,
+                                                              std::in_place_t,
+                                                              Args&&... transport_args)
+      : transport_(std::forward<Args>(transport_args)...),
+        config_(std::move(config)),
+        options_(std::move(options)) {
+    init();
   }
   client(const client&) = delete;
   client& operator=(const client&) = delete;
+  /// Movable when its transport is (a client in a container, returned from a factory). The call
+  /// context points at the client's own settings, so it is re-pointed rather than copied. Not
+  /// while a call is being driven.
+  client(client&& other) noexcept(
+      std::is_nothrow_move_constructible_v<Transport>) requires std::move_constructible<Transport>
+      : transport_(std::move(other.transport_)),
+        config_(std::move(other.config_)),
+        options_(std::move(other.options_)),
+        context_(other.context_) {
+    context_.config = &config_;
+  }
+  client& operator=(client&& other) noexcept(
+      std::is_nothrow_move_assignable_v<Transport>) requires std::is_move_assignable_v<Transport> {
+    if (this != &other) {
+      transport_ = std::move(other.transport_);
+      config_ = std::move(other.config_);
+      options_ = std::move(other.options_);
+      context_ = other.context_;
+      context_.config = &config_;
+    }
+    return *this;
+  }
+  ~client() = default;
 
   Transport& transport() noexcept { return transport_; }
   const settings& config() const noexcept { return config_; }
@@ -258,6 +290,13 @@ class client {
   }
 
  private:
+  void init() {
+    context_.config = &config_;
+    context_.retry = options_.retry;
+    if (!options_.clock) options_.clock = [] { return flow::clock::now(); };
+    if (!options_.sleep_until) options_.sleep_until = interruptible_sleep;
+  }
+
   static void interruptible_sleep(flow::time_point until, const std::stop_token& stop) {
     std::mutex m;
     std::condition_variable_any cv;

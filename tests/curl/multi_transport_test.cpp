@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <aihub/client.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -154,6 +156,22 @@ TEST_CASE("multi_transport: a POST whose answer is lost is received once, never 
   auto requests = server.requests();
   REQUIRE(requests.size() == 2);
   CHECK(requests[1].connection == 2);  // a fresh connection, so libcurl has nothing to resend
+}
+
+TEST_CASE("multi_transport: a client is built around it in place and drives calls through it") {
+  test::http_server server;
+  server.server().Post("/api/v2/batches", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"id":42})", "application/json");
+  });
+  REQUIRE(server.start());
+  aihub::settings s;
+  s.api_root = server.root("/api");
+  s.token = "multi-token";
+  aihub::client<curl::multi_transport> c(s, {}, std::in_place,
+                                         test::options_for(server.root("/api")));
+  auto made = c.call(aihub::create_batch{.name = "through-multi"});
+  REQUIRE_MESSAGE(made, (made ? "" : made.error().describe()));
+  CHECK(made->id == 42);
 }
 
 TEST_CASE("multi_transport: the blocking send is safe from many threads at once") {

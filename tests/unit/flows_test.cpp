@@ -647,3 +647,45 @@ TEST_CASE("drive: a flow written by a user runs on the client through the step_m
   CHECK(*total == 1 + 2);
   CHECK(t.targets() == std::vector<std::string>{"POST /v2/batches", "POST /v2/batches"});
 }
+
+TEST_CASE(
+    "client: movable with its settings, and built in place around a transport that cannot move") {
+  fake_hub hub;
+  recording_transport t{&hub};
+  fake_clock clock;
+  std::vector<fake_client> clients;
+  {
+    settings s = fake_settings();
+    s.token = "token-of-the-moved-one";
+    fake_client original(t, s, fake_time_options<recording_transport>(clock, quick_retries()));
+    clients.push_back(std::move(original));
+    settings other = fake_settings();
+    other.token = "token-of-the-second";
+    clients.emplace_back(t, other, fake_time_options<recording_transport>(clock, quick_retries()));
+  }                     // the originals are gone: what the moved clients use must be their own
+  clients.reserve(16);  // moves them again
+  REQUIRE(clients[0].call(create_batch{.name = "a"}));
+  REQUIRE(clients[1].call(create_batch{.name = "b"}));
+  auto sent = t.sent();
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[0].headers.get("Authorization") == "Bearer token-of-the-moved-one");
+  CHECK(sent[1].headers.get("Authorization") == "Bearer token-of-the-second");
+  fake_client assigned = std::move(clients[1]);
+  assigned = std::move(clients[0]);
+  REQUIRE(assigned.call(create_batch{.name = "c"}));
+  CHECK(t.sent().back().headers.get("Authorization") == "Bearer token-of-the-moved-one");
+
+  struct pinned_transport {
+    fake_hub* hub;
+    explicit pinned_transport(fake_hub* h) : hub(h) {}
+    pinned_transport(pinned_transport&&) = delete;
+    result<http::response> send(const http::request& r, const send_options&) {
+      return hub->handle(r);
+    }
+  };
+  static_assert(!std::is_move_constructible_v<client<pinned_transport>>);
+  client<pinned_transport> pinned(fake_settings(), {}, std::in_place, &hub);
+  auto made = pinned.call(create_batch{.name = "d"});
+  REQUIRE_MESSAGE(made, (made ? "" : made.error().describe()));
+  CHECK(made->id == 4);
+}
