@@ -80,9 +80,9 @@ struct wait_outcome {
 template <class Traits, aihub::operation Op>
 wait_outcome<typename Op::response_type> wait_for(hub_client& hub, Op poll,
                                                   aihub::wait_options options) {
-  aihub::flow::call_context context;
-  context.config = &hub.config();
-  aihub::wait_flow<Op, Traits> machine(std::move(poll), options, context);
+  // The client's own context: its settings and its retry policy, so a poll that meets a 503
+  // is retried as any other call is.
+  aihub::wait_flow<Op, Traits> machine(std::move(poll), options, hub.context());
   auto outcome = hub.drive(machine);
   return {std::move(outcome), machine.last_seen()};
 }

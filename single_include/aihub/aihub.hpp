@@ -6324,6 +6324,9 @@ class client {
 
   Transport& transport() noexcept { return transport_; }
   const settings& config() const noexcept { return config_; }
+  /// The settings and retry policy every call of this client uses, for flows a caller builds and
+  /// drives itself (a wait that keeps its last state): they retry as the client's own calls do.
+  const flow::call_context& context() const noexcept { return context_; }
 
   /// One operation with retries.
   template <operation Op>

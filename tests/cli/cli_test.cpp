@@ -883,6 +883,17 @@ TEST_CASE("cli: runs start status and list with every start option") {
   CHECK(contains(f.last_request()["query"].get<std::string>(), "order=ASCENDING"));
 }
 
+TEST_CASE("cli: a --wait poll that meets a 503 is retried with the client's policy") {
+  cli_fixture f;
+  const auto batch = f.make_batch("docs");
+  f.fault({{"operation", "getRunStatus"}, {"action", "status"}, {"status", 503}});
+  auto waited = f.cli({"runs", "start", "--app", "Extractor", "--batch", std::to_string(batch),
+                       "--wait", "--json"});
+  REQUIRE_MESSAGE(waited.exit_code == 0, describe(waited));
+  CHECK(json::parse(waited.out)["status"] == "COMPLETE");
+  CHECK(f.count("getRunStatus") == 4);  // the 503, then RUNNING, RUNNING, COMPLETE
+}
+
 TEST_CASE("cli: runs start --wait prints the final run and results are merged across pages") {
   cli_fixture f;
   temp_dir dir;

@@ -670,6 +670,9 @@ TEST_CASE(
   REQUIRE(sent.size() == 2);
   CHECK(sent[0].headers.get("Authorization") == "Bearer token-of-the-moved-one");
   CHECK(sent[1].headers.get("Authorization") == "Bearer token-of-the-second");
+  // The context callers drive their own flows with is the client's: its settings, its policy.
+  CHECK(clients[0].context().config == &clients[0].config());
+  CHECK(clients[0].context().retry.max_attempts == quick_retries().max_attempts);
   fake_client assigned = std::move(clients[1]);
   assigned = std::move(clients[0]);
   REQUIRE(assigned.call(create_batch{.name = "c"}));
