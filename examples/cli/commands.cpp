@@ -227,6 +227,8 @@ constexpr std::string_view exit_help = R"(Exit status:
        abandoned and its multipart session aborted: the server never gets a mix of old and new
        bytes)
   130  interrupted by Ctrl-C; an unfinished multipart upload is aborted on the server first
+  129, 143  stopped by SIGHUP or SIGTERM, with the same clean stop as Ctrl-C (each clean-up
+       request is bounded to 10 seconds)
 )";
 
 }  // namespace

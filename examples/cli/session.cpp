@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <iterator>
 #include <string>
 
 namespace aihub_cli {
@@ -23,7 +24,7 @@ int exit_status_for(const aihub::error& e) {
       // A wait's deadline is not retryable; a transfer that timed out is (libcurl's time limits).
       return e.retryable ? exit_status::transport : exit_status::deadline;
     case aihub::error_kind::cancelled:
-      return exit_status::interrupted;
+      return stopped_exit_status();
     case aihub::error_kind::local_input:
       return exit_status::local_input;
     case aihub::error_kind::transport:
@@ -109,21 +110,25 @@ hub_client session::make_client(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Ctrl-C
+// Ctrl-C, SIGTERM, SIGHUP
 
 namespace {
+constexpr int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
 std::atomic<int> interrupt_write_fd{-1};
 std::atomic<int> interrupts{0};
+std::atomic<int> first_signal{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs lock-free atomics");
-struct sigaction previous_action {};
+struct sigaction previous_actions[3]{};
 
-extern "C" void on_interrupt(int) {
+extern "C" void on_stop_signal(int signal_number) {
   const int saved_errno = errno;
   if (interrupts.fetch_add(1) > 0) {
-    // A second Ctrl-C: stop waiting for the clean-up and die of the signal as usual.
-    std::signal(SIGINT, SIG_DFL);
-    std::raise(SIGINT);
+    // A second signal: stop waiting for the clean-up and die of the signal as usual.
+    std::signal(signal_number, SIG_DFL);
+    std::raise(signal_number);
   }
+  int none = 0;
+  first_signal.compare_exchange_strong(none, signal_number);
   const int fd = interrupt_write_fd.load();
   if (fd >= 0) {
     const char byte = 'i';
@@ -133,20 +138,28 @@ extern "C" void on_interrupt(int) {
 }
 }  // namespace
 
+int stopped_exit_status() {
+  const int signal_number = first_signal.load();
+  return 128 + (signal_number != 0 ? signal_number : SIGINT);
+}
+
 interrupt_watcher::interrupt_watcher(terminal& term) : term_(term) {
   if (::pipe(pipe_) != 0) return;
   for (int fd : pipe_) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   interrupt_write_fd.store(pipe_[1]);
   struct sigaction action {};
-  action.sa_handler = on_interrupt;
+  action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
+  for (int signal_number : stop_signals) sigaddset(&action.sa_mask, signal_number);
   action.sa_flags = SA_RESTART;
-  installed_ = ::sigaction(SIGINT, &action, &previous_action) == 0;
+  for (std::size_t i = 0; i < std::size(stop_signals); ++i)
+    installed_[i] = ::sigaction(stop_signals[i], &action, &previous_actions[i]) == 0;
   thread_ = std::thread([this] { watch(); });
 }
 
 interrupt_watcher::~interrupt_watcher() {
-  if (installed_) ::sigaction(SIGINT, &previous_action, nullptr);
+  for (std::size_t i = 0; i < std::size(stop_signals); ++i)
+    if (installed_[i]) ::sigaction(stop_signals[i], &previous_actions[i], nullptr);
   if (thread_.joinable()) {
     const char byte = 'q';
     [[maybe_unused]] auto n = ::write(pipe_[1], &byte, 1);
@@ -164,7 +177,16 @@ void interrupt_watcher::watch() {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 || byte == 'q') return;
     if (!source_.stop_requested()) {
-      term_.line("aihub: interrupted; stopping (Ctrl-C again to quit at once)");
+      switch (first_signal.load()) {
+        case SIGTERM:
+          term_.line("aihub: terminated (SIGTERM); stopping (send it again to quit at once)");
+          break;
+        case SIGHUP:
+          term_.line("aihub: hung up (SIGHUP); stopping (send it again to quit at once)");
+          break;
+        default:
+          term_.line("aihub: interrupted; stopping (Ctrl-C again to quit at once)");
+      }
       source_.request_stop();
     }
   }

@@ -26,7 +26,7 @@ inline constexpr int api_error = 3;      ///< error status, FAILED/CANCELLED on 
 inline constexpr int transport = 4;      ///< no usable answer: network, invalid JSON, protocol
 inline constexpr int deadline = 5;       ///< a wait ran out of time
 inline constexpr int local_input = 6;    ///< a local file was unreadable or changed while sent
-inline constexpr int interrupted = 130;  ///< Ctrl-C
+inline constexpr int interrupted = 130;  ///< Ctrl-C (SIGINT); SIGHUP gives 129, SIGTERM 143
 }  // namespace exit_status
 
 using hub_client = aihub::client<aihub::curl::transport>;
@@ -64,9 +64,15 @@ struct session {
 /// The exit status for a library error.
 int exit_status_for(const aihub::error& e);
 
-/// Ctrl-C handling: a signal handler that only writes to a pipe (async-signal-safe), and a watcher
-/// thread that turns the first SIGINT into a stop request (waits and sends stop; a multipart
-/// upload aborts its session first). A second SIGINT ends the process at once.
+/// The exit status of a command stopped by a signal: 128 + the signal's number, as a shell reports
+/// it (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
+int stopped_exit_status();
+
+/// Ctrl-C, SIGTERM and SIGHUP handling: a signal handler that only writes to a pipe
+/// (async-signal-safe), and a watcher thread that turns the first of them into a stop request
+/// (waits and sends stop; a multipart upload aborts its session first). `timeout`, CI
+/// cancellation and container stops send SIGTERM, a closed terminal SIGHUP: each gets the same
+/// clean stop as Ctrl-C. A second signal ends the process at once.
 class interrupt_watcher {
  public:
   explicit interrupt_watcher(terminal& term);
@@ -82,7 +88,7 @@ class interrupt_watcher {
   terminal& term_;
   std::stop_source source_;
   int pipe_[2] = {-1, -1};
-  bool installed_ = false;
+  bool installed_[3] = {false, false, false};
   std::thread thread_;
 };
 

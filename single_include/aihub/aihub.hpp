@@ -6273,6 +6273,9 @@ struct client_options {
   /// A listing that claims more pages than this ends with error_kind::protocol: a server that
   /// always says "there is more" cannot keep a pager (or list_all_files) going forever.
   std::uint64_t max_pages = default_max_pages;
+  /// After a stop, the longest each clean-up request (the abort of an upload's session) may take:
+  /// a stalled server must not hold a stopping program for minutes.
+  std::chrono::milliseconds cleanup_timeout{10'000};
 };
 
 template <transport Transport>
@@ -6487,6 +6490,12 @@ class client {
   /// threads when the flow allows several sends at once and a transport factory was given.
   template <flow::step_machine Flow>
   result<typename Flow::value_type> drive(Flow& machine) {
+    // A stop tightens the retry policy for the clean-up; the next call gets the client's own back.
+    struct restore_policy {
+      flow::call_context& context;
+      retry_policy saved;
+      ~restore_policy() { context.retry = saved; }
+    } restore{context_, context_.retry};
     if constexpr (flow::parallel_machine<Flow>) {
       if (options_.transport_factory && machine.max_in_flight() > 1)
         return drive_parallel(machine, machine.max_in_flight());
@@ -6542,11 +6551,18 @@ class client {
   /// to, and keeps running with sends that no longer carry the stop token. Returns false when the
   /// flow has no such path and the driver should stop now.
   template <flow::step_machine Flow>
-  static bool stop_flow(Flow& machine, send_options& send, bool& stopping) {
+  bool stop_flow(Flow& machine, send_options& send, bool& stopping) {
     if constexpr (flow::cancellable_machine<Flow>) {
       stopping = true;
       machine.cancel(make_error(error_kind::cancelled, "stopped by the caller"));
       send.stop = std::stop_token();
+      // The clean-up is bounded: each request, and all of its retries together, within
+      // cleanup_timeout (the flows read the retry policy from this context as they go).
+      if (options_.cleanup_timeout.count() > 0) {
+        if (send.timeout.count() == 0 || send.timeout > options_.cleanup_timeout)
+          send.timeout = options_.cleanup_timeout;
+        context_.retry.max_total = std::min(context_.retry.max_total, options_.cleanup_timeout);
+      }
       return true;
     } else {
       (void)machine;

@@ -790,6 +790,68 @@ TEST_CASE("cli: Ctrl-C during a multipart upload aborts the session and exits 13
   CHECK(cleared.status == 200);
 }
 
+TEST_CASE("cli: SIGTERM and SIGHUP stop an upload as Ctrl-C does: session aborted, 143 and 129") {
+  for (const int signal_number : {SIGTERM, SIGHUP}) {
+    CAPTURE(signal_number);
+    cli_fixture f({"--part-size", "65536"});
+    temp_dir dir;
+    const auto id = f.make_batch("stopped");
+    const auto large = dir.file("large.bin", 1'000'000);
+    f.fault({{"operation", "uploadMultipartPart"},
+             {"count", 1000},
+             {"action", "delay"},
+             {"delay_ms", 3000}});
+    aihub_cli_test::child_process child(
+        cli_path,
+        {"--api-root", f.sim.api_root(), "--token", token, "batches", "upload", std::to_string(id),
+         large, "--multipart-threshold", "1000", "--parallel", "2"},
+        {});
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (f.state()["multipart_sessions"].empty() && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE_FALSE(f.state()["multipart_sessions"].empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // parts are in flight (delayed)
+    child.signal(signal_number);
+    auto r = child.wait();
+    CHECK_MESSAGE(r.exit_code == 128 + signal_number, describe(r));
+    CHECK(contains(r.err, signal_number == SIGTERM ? "terminated (SIGTERM)" : "hung up (SIGHUP)"));
+    CHECK(f.state()["multipart_sessions"].empty());
+    CHECK(f.count("commitMultipartUploadSession") == 1);  // the abort
+    CHECK(f.batch(id)["files"].empty());
+  }
+}
+
+TEST_CASE("cli: a stalled abort after a stop is given up after 10 seconds, not minutes") {
+  cli_fixture f({"--part-size", "65536"});
+  temp_dir dir;
+  const auto id = f.make_batch("stalled");
+  const auto large = dir.file("large.bin", 1'000'000);
+  f.fault({{"operation", "uploadMultipartPart"},
+           {"count", 1000},
+           {"action", "delay"},
+           {"delay_ms", 1000}});
+  f.fault({{"operation", "commitMultipartUploadSession"},
+           {"count", 10},
+           {"action", "delay"},
+           {"delay_ms", 120000}});
+  aihub_cli_test::child_process child(
+      cli_path,
+      {"--api-root", f.sim.api_root(), "--token", token, "batches", "upload", std::to_string(id),
+       large, "--multipart-threshold", "1000", "--parallel", "1"},
+      {});
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (f.state()["multipart_sessions"].empty() && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE_FALSE(f.state()["multipart_sessions"].empty());
+  const auto stopped_at = std::chrono::steady_clock::now();
+  child.signal(SIGTERM);
+  auto r = child.wait();
+  const auto took = std::chrono::steady_clock::now() - stopped_at;
+  CHECK_MESSAGE(r.exit_code == 143, describe(r));
+  CHECK(took < std::chrono::seconds(25));  // one 10-second bound, not one per retry
+  CHECK(contains(r.err, "aborting the session failed too"));
+}
+
 TEST_CASE("cli: uploads show a progress line on a terminal only") {
   cli_fixture f({"--part-size", "65536"});
   temp_dir dir;
