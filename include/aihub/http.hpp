@@ -421,14 +421,29 @@ inline std::string redacted_value(std::string_view name, std::string_view value)
 /// redacted whatever their length.
 inline constexpr std::size_t min_scrubbed_secret_length = 4;
 
+/// Replaces every occurrence of `secret` in `text` with "<redacted>", in one pass over the original
+/// text: linear however often a server repeats it, and never matching inside an inserted
+/// "<redacted>" (a secret such as "redacted" would otherwise be found there forever).
+inline void redact_occurrences(std::string& text, std::string_view secret) {
+  if (secret.empty()) return;
+  std::size_t at = text.find(secret);
+  if (at == std::string::npos) return;
+  std::string out;
+  out.reserve(text.size());
+  std::size_t from = 0;
+  while (at != std::string::npos) {
+    out.append(text, from, at - from).append("<redacted>");
+    from = at + secret.size();
+    at = text.find(secret, from);
+  }
+  out.append(text, from, std::string::npos);
+  text = std::move(out);
+}
+
 /// Replaces every occurrence of each secret in `text` with "<redacted>".
 inline void scrub_secrets(std::string& text, std::span<const std::string> secrets) {
-  for (const std::string& secret : secrets) {
-    if (secret.size() < min_scrubbed_secret_length) continue;
-    for (std::size_t at = text.find(secret); at != std::string::npos;
-         at = text.find(secret, at + 10))
-      text.replace(at, secret.size(), "<redacted>");
-  }
+  for (const std::string& secret : secrets)
+    if (secret.size() >= min_scrubbed_secret_length) redact_occurrences(text, secret);
 }
 
 namespace detail {

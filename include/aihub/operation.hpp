@@ -71,9 +71,7 @@ concept operation_with_secrets = operation<Op> &&
 inline void scrub_error(error& e, std::string_view token, std::span<const std::string> secrets) {
   auto scrub = [&](std::string& text) {
     if (text.empty()) return;
-    if (token.size() >= http::min_scrubbed_secret_length)
-      for (std::size_t at = text.find(token); at != std::string::npos; at = text.find(token, at))
-        text.replace(at, token.size(), "<redacted>");
+    if (token.size() >= http::min_scrubbed_secret_length) http::redact_occurrences(text, token);
     http::scrub_secrets(text, secrets);
   };
   scrub(e.message);
