@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "aihub/detail/ascii.hpp"
+#include "aihub/json.hpp"
 #include "aihub/result.hpp"
 
 AIHUB_NAMESPACE_BEGIN
@@ -448,16 +449,14 @@ inline void scrub_secrets(std::string& text, std::span<const std::string> secret
 
 namespace detail {
 /// JSON text with every string value equal to one of the secrets written as "<redacted>". The
-/// secret is looked for in the escaped form the library's writer gives it (what is in the body).
-inline void append_json_quoted_plain(std::string& out, std::string_view text);
-
-inline std::string redact_json_strings(std::string_view json,
+/// secret is looked for in the form json::writer gives it, which is what is in the body.
+inline std::string redact_json_strings(std::string_view text,
                                        std::span<const std::string> secrets) {
-  std::string out(json);
+  std::string out(text);
   std::string quoted;
   for (const std::string& secret : secrets) {
     quoted.clear();
-    append_json_quoted_plain(quoted, secret);
+    json::writer::append_quoted(quoted, secret);
     for (std::size_t at = out.find(quoted); at != std::string::npos; at = out.find(quoted, at)) {
       // A match preceded by an odd run of backslashes is an escaped quote inside another string.
       std::size_t slashes = 0;
@@ -472,44 +471,6 @@ inline std::string redact_json_strings(std::string_view json,
   }
   scrub_secrets(out, secrets);  // the same value elsewhere (inside a longer string, say)
   return out;
-}
-
-inline void append_json_quoted_plain(std::string& out, std::string_view text) {
-  // The escaping json::writer applies (quote, backslash and controls; everything else copied), so
-  // a secret is found in a body in exactly the form the writer gave it.
-  out.push_back('"');
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20) {
-      constexpr char hex[] = "0123456789abcdef";
-      switch (c) {
-        case '\n':
-          out.append("\\n");
-          break;
-        case '\r':
-          out.append("\\r");
-          break;
-        case '\t':
-          out.append("\\t");
-          break;
-        case '\b':
-          out.append("\\b");
-          break;
-        case '\f':
-          out.append("\\f");
-          break;
-        default:
-          out.append("\\u00").push_back(hex[u >> 4]);
-          out.push_back(hex[u & 15]);
-      }
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
 }
 
 inline void append_printable(std::string& out, std::string_view text, std::size_t limit) {
